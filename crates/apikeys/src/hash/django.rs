@@ -1,0 +1,150 @@
+//! Verification of hashes written by Django's password hashers, which
+//! djangorestframework-api-key used before 3.0 (and still reads). Verify-only: a key that
+//! matches is upgraded to the preferred hasher.
+
+use base64ct::{Base64, Encoding};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::limits::{BCRYPT_MAX_COST, PBKDF2_MAX_ITERATIONS};
+use super::{HashError, KeyHasher};
+
+/// The longest derived key Django writes (scrypt: 64 bytes).
+const MAX_DERIVED_LEN: usize = 64;
+
+/// Reads `pbkdf2_sha256$…`, `pbkdf2_sha1$…`, `argon2$argon2id$…`, `bcrypt_sha256$$2b$…`,
+/// `bcrypt$$2b$…` and `scrypt$…` hashes as Django writes them. Their costs are those of
+/// password hashes (Django's PBKDF2 default is a million iterations), so verification runs
+/// off the async threads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DjangoHasher;
+
+#[derive(Clone, Copy)]
+enum Algorithm {
+    Pbkdf2Sha256,
+    Pbkdf2Sha1,
+    Argon2,
+    BcryptSha256,
+    Bcrypt,
+    Scrypt,
+}
+
+impl Algorithm {
+    fn of(stored: &str) -> Option<(Self, &str)> {
+        let (tag, rest) = stored.split_once('$')?;
+        let algorithm = match tag {
+            "pbkdf2_sha256" => Self::Pbkdf2Sha256,
+            "pbkdf2_sha1" => Self::Pbkdf2Sha1,
+            "argon2" => Self::Argon2,
+            "bcrypt_sha256" => Self::BcryptSha256,
+            "bcrypt" => Self::Bcrypt,
+            "scrypt" => Self::Scrypt,
+            _ => return None,
+        };
+        Some((algorithm, rest))
+    }
+}
+
+impl KeyHasher for DjangoHasher {
+    fn algorithm(&self) -> &'static str {
+        "django"
+    }
+
+    fn recognizes(&self, stored: &str) -> bool {
+        Algorithm::of(stored).is_some()
+    }
+
+    fn hash(&self, _key: &[u8]) -> Result<String, HashError> {
+        Err(HashError::VerifyOnly("django"))
+    }
+
+    fn verify(&self, key: &[u8], stored: &str) -> Result<bool, HashError> {
+        let (algorithm, rest) = Algorithm::of(stored).ok_or(HashError::UnknownAlgorithm)?;
+        match algorithm {
+            Algorithm::Pbkdf2Sha256 => pbkdf2::<Sha256>(key, rest),
+            Algorithm::Pbkdf2Sha1 => pbkdf2::<sha1::Sha1>(key, rest),
+            // Django prepends "argon2" to the PHC string, whose own `$` follows.
+            Algorithm::Argon2 => super::argon2::verify_phc(key, &stored["argon2".len()..]),
+            Algorithm::BcryptSha256 => {
+                let digest = Sha256::digest(key);
+                let hex = zeroize::Zeroizing::new(base16ct::lower::encode_string(&digest));
+                bcrypt(hex.as_bytes(), rest)
+            }
+            Algorithm::Bcrypt => bcrypt(key, rest),
+            Algorithm::Scrypt => scrypt(key, rest),
+        }
+    }
+
+    fn is_expensive(&self) -> bool {
+        true
+    }
+}
+
+/// `<iterations>$<salt>$<base64 of the derived key>`
+fn pbkdf2<D>(key: &[u8], rest: &str) -> Result<bool, HashError>
+where
+    D: hmac::EagerHash,
+{
+    let mut fields = rest.split('$');
+    let (Some(iterations), Some(salt), Some(expected), None) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return Err(HashError::Malformed("pbkdf2 needs iterations$salt$hash"));
+    };
+    let iterations: u32 = iterations
+        .parse()
+        .map_err(|_| HashError::Malformed("pbkdf2 iterations"))?;
+    if iterations == 0 {
+        return Err(HashError::Malformed("pbkdf2 iterations"));
+    }
+    if iterations > PBKDF2_MAX_ITERATIONS {
+        return Err(HashError::CostTooHigh("pbkdf2 iterations"));
+    }
+    let mut expected_buf = [0u8; MAX_DERIVED_LEN];
+    let expected = decode_base64(expected, &mut expected_buf)?;
+    let mut derived = zeroize::Zeroizing::new([0u8; MAX_DERIVED_LEN]);
+    let derived = &mut derived[..expected.len()];
+    ::pbkdf2::pbkdf2_hmac::<D>(key, salt.as_bytes(), iterations, derived);
+    Ok(derived.ct_eq(expected).into())
+}
+
+/// `$2b$<cost>$<salt and hash>`: the modular-crypt string after Django's tag.
+fn bcrypt(password: &[u8], modular: &str) -> Result<bool, HashError> {
+    let cost = modular
+        .strip_prefix('$')
+        .and_then(|s| s.split('$').nth(1))
+        .and_then(|c| c.parse::<u32>().ok())
+        .ok_or(HashError::Malformed("bcrypt string"))?;
+    if cost > BCRYPT_MAX_COST {
+        return Err(HashError::CostTooHigh("bcrypt cost"));
+    }
+    ::bcrypt::verify(password, modular).map_err(|_| HashError::Malformed("bcrypt string"))
+}
+
+/// `<N>$<salt>$<r>$<p>$<base64 of the 64-byte derived key>`
+fn scrypt(key: &[u8], rest: &str) -> Result<bool, HashError> {
+    let fields: Vec<&str> = rest.split('$').collect();
+    let [n, salt, r, p, expected] = fields[..] else {
+        return Err(HashError::Malformed("scrypt needs N$salt$r$p$hash"));
+    };
+    let n: u64 = n.parse().map_err(|_| HashError::Malformed("scrypt N"))?;
+    if !n.is_power_of_two() || n < 2 {
+        return Err(HashError::Malformed("scrypt N must be a power of two"));
+    }
+    let log_n = u8::try_from(n.trailing_zeros()).map_err(|_| HashError::Malformed("scrypt N"))?;
+    let r: u32 = r.parse().map_err(|_| HashError::Malformed("scrypt r"))?;
+    let p: u32 = p.parse().map_err(|_| HashError::Malformed("scrypt p"))?;
+    let mut expected_buf = [0u8; MAX_DERIVED_LEN];
+    let expected = decode_base64(expected, &mut expected_buf)?;
+    let mut derived = zeroize::Zeroizing::new([0u8; MAX_DERIVED_LEN]);
+    let derived = &mut derived[..expected.len()];
+    super::scrypt::derive(key, salt.as_bytes(), log_n, r, p, derived)?;
+    Ok(derived.ct_eq(expected).into())
+}
+
+fn decode_base64<'a>(text: &str, buf: &'a mut [u8]) -> Result<&'a [u8], HashError> {
+    match Base64::decode(text, buf) {
+        Ok(bytes) if !bytes.is_empty() => Ok(bytes),
+        _ => Err(HashError::Malformed("base64 digest")),
+    }
+}

@@ -1,0 +1,292 @@
+use super::*;
+
+/// Known-answer vectors written by Django 5.2 and djangorestframework-api-key 3.1
+/// (`tests/data/gen_django_vectors.py`).
+#[derive(serde::Deserialize)]
+struct Vector {
+    algorithm: String,
+    key: String,
+    encoded: String,
+    cost: String,
+}
+
+fn vectors() -> Vec<Vector> {
+    serde_json::from_str(include_str!("../../tests/data/django_hashes.json")).unwrap()
+}
+
+fn wrong(key: &str) -> String {
+    let mut wrong = key.to_owned();
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == 'x' { 'y' } else { 'x' });
+    wrong
+}
+
+#[cfg(feature = "sha512")]
+#[test]
+fn sha512_is_byte_for_byte_djangorestframework_api_key() {
+    let drf: Vec<_> = vectors()
+        .into_iter()
+        .filter(|v| v.algorithm == "sha512" && v.cost == "default")
+        .collect();
+    assert!(!drf.is_empty());
+    for v in drf {
+        assert_eq!(Sha512Hasher.hash(v.key.as_bytes()).unwrap(), v.encoded);
+        assert_eq!(Sha512Hasher.verify(v.key.as_bytes(), &v.encoded), Ok(true));
+        assert_eq!(
+            Sha512Hasher.verify(wrong(&v.key).as_bytes(), &v.encoded),
+            Ok(false)
+        );
+    }
+}
+
+#[cfg(feature = "sha512")]
+#[test]
+fn sha512_refuses_broken_hashes_without_panicking() {
+    let good = Sha512Hasher.hash(b"k").unwrap();
+    for broken in [
+        "sha512$$".to_owned(),
+        "sha512$$zz".to_owned(),
+        good[..good.len() - 1].to_owned(),
+        format!("{good}00"),
+        format!("{}é", &good[..good.len() - 2]),
+    ] {
+        assert!(
+            matches!(
+                Sha512Hasher.verify(b"k", &broken),
+                Err(HashError::Malformed(_))
+            ),
+            "{broken:?}"
+        );
+    }
+    assert_eq!(
+        Sha512Hasher.verify(b"k", &good.to_uppercase().replace("SHA512", "sha512")),
+        Ok(true)
+    );
+}
+
+#[test]
+fn unknown_and_empty_hashes_are_refused() {
+    let hashers = Hashers::default();
+    for stored in [
+        "",
+        "$",
+        "$$",
+        "md5$salt$abc",
+        "plain",
+        "sha256$$00",
+        "\u{0}",
+    ] {
+        assert_eq!(
+            hashers.check(b"k", stored),
+            Err(HashError::UnknownAlgorithm),
+            "{stored:?}"
+        );
+    }
+}
+
+#[cfg(feature = "sha512")]
+#[test]
+fn default_prefers_sha512_and_upgrades_others() {
+    let hashers = Hashers::default();
+    assert_eq!(hashers.preferred().algorithm(), "sha512");
+    let stored = hashers.hash(b"key").unwrap();
+    assert_eq!(
+        hashers.check(b"key", &stored),
+        Ok(HashCheck {
+            matched: true,
+            needs_upgrade: false
+        })
+    );
+    assert_eq!(
+        hashers.check(b"nope", &stored),
+        Ok(HashCheck {
+            matched: false,
+            needs_upgrade: false
+        })
+    );
+}
+
+#[cfg(feature = "argon2")]
+#[test]
+fn argon2_round_trip_and_obsolete_parameters() {
+    let hasher = Argon2Hasher::with_params(1024, 1, 1).unwrap();
+    let stored = hasher.hash(b"key").unwrap();
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
+        "{stored}"
+    );
+    assert_eq!(hasher.verify(b"key", &stored), Ok(true));
+    assert_eq!(hasher.verify(b"kez", &stored), Ok(false));
+    assert!(!hasher.is_obsolete(&stored));
+    assert!(
+        Argon2Hasher::with_params(2048, 1, 1)
+            .unwrap()
+            .is_obsolete(&stored)
+    );
+    // Salted: the same key hashes differently each time.
+    assert_ne!(hasher.hash(b"key").unwrap(), stored);
+}
+
+#[cfg(feature = "argon2")]
+#[test]
+fn argon2_refuses_hostile_costs_before_hashing() {
+    let hasher = Argon2Hasher::default();
+    let huge = "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+    assert!(matches!(
+        hasher.verify(b"k", huge),
+        Err(HashError::CostTooHigh(_))
+    ));
+    let slow = "$argon2id$v=19$m=1024,t=4000000,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+    assert!(matches!(
+        hasher.verify(b"k", slow),
+        Err(HashError::CostTooHigh(_))
+    ));
+    for broken in [
+        "$argon2id$",
+        "$argon2id$v=19$m=1024,t=1,p=1$",
+        "$argon2id$v=19$m=x,t=1,p=1$c2FsdA$aGFzaA",
+        "$argon2q$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
+    ] {
+        assert!(hasher.verify(b"k", broken).is_err(), "{broken}");
+    }
+}
+
+#[cfg(feature = "scrypt")]
+#[test]
+fn scrypt_round_trip_and_hostile_costs() {
+    let hasher = ScryptHasher::with_params(10, 8, 1).unwrap();
+    let stored = hasher.hash(b"key").unwrap();
+    assert!(stored.starts_with("$scrypt$ln=10,r=8,p=1$"), "{stored}");
+    assert_eq!(hasher.verify(b"key", &stored), Ok(true));
+    assert_eq!(hasher.verify(b"kez", &stored), Ok(false));
+    assert!(ScryptHasher::default().is_obsolete(&stored));
+    let huge = stored.replace("ln=10", "ln=30");
+    assert!(matches!(
+        hasher.verify(b"key", &huge),
+        Err(HashError::CostTooHigh(_))
+    ));
+    assert!(hasher.verify(b"key", "$scrypt$ln=10").is_err());
+}
+
+#[cfg(feature = "django")]
+mod django_vectors {
+    use super::*;
+
+    fn check(cost: &str) {
+        let hasher = DjangoHasher;
+        let mut seen = std::collections::BTreeSet::new();
+        for v in vectors().into_iter().filter(|v| v.cost == cost) {
+            if matches!(v.algorithm.as_str(), "sha512" | "md5") {
+                continue;
+            }
+            assert!(hasher.recognizes(&v.encoded), "{}", v.encoded);
+            assert_eq!(
+                hasher.verify(v.key.as_bytes(), &v.encoded),
+                Ok(true),
+                "{}",
+                v.encoded
+            );
+            assert_eq!(
+                hasher.verify(wrong(&v.key).as_bytes(), &v.encoded),
+                Ok(false),
+                "{}",
+                v.encoded
+            );
+            seen.insert(v.algorithm);
+        }
+        let expected = [
+            "argon2",
+            "bcrypt",
+            "bcrypt_sha256",
+            "pbkdf2_sha1",
+            "pbkdf2_sha256",
+            "scrypt",
+        ];
+        assert_eq!(
+            seen.iter().map(String::as_str).collect::<Vec<_>>(),
+            expected
+        );
+    }
+
+    #[test]
+    fn low_cost_vectors_verify() {
+        check("low");
+    }
+
+    #[test]
+    fn default_cost_vectors_verify() {
+        check("default");
+    }
+
+    #[test]
+    fn md5_is_not_accepted() {
+        for v in vectors().into_iter().filter(|v| v.algorithm == "md5") {
+            assert_eq!(
+                Hashers::default().check(v.key.as_bytes(), &v.encoded),
+                Err(HashError::UnknownAlgorithm)
+            );
+        }
+    }
+
+    #[cfg(feature = "sha512")]
+    #[test]
+    fn django_hashes_are_upgraded() {
+        let v = vectors()
+            .into_iter()
+            .find(|v| v.algorithm == "pbkdf2_sha256")
+            .unwrap();
+        let check = Hashers::default()
+            .check(v.key.as_bytes(), &v.encoded)
+            .unwrap();
+        assert_eq!(
+            check,
+            HashCheck {
+                matched: true,
+                needs_upgrade: true
+            }
+        );
+        assert!(Hashers::default().is_expensive(&v.encoded));
+    }
+
+    #[test]
+    fn hostile_or_broken_django_hashes() {
+        let hasher = DjangoHasher;
+        let cases = [
+            "pbkdf2_sha256$",
+            "pbkdf2_sha256$1000$salt",
+            "pbkdf2_sha256$0$salt$AAAA",
+            "pbkdf2_sha256$-1$salt$AAAA",
+            "pbkdf2_sha256$abc$salt$AAAA",
+            "pbkdf2_sha256$1000$salt$not base64!",
+            "pbkdf2_sha256$1000$salt$",
+            "pbkdf2_sha256$1000$salt$AAAA$extra",
+            "bcrypt$$2b$xx$abc",
+            "bcrypt$",
+            "bcrypt_sha256$$2b$12$tooshort",
+            "scrypt$1000$salt$8$1$AAAA",
+            "scrypt$0$salt$8$1$AAAA",
+            "scrypt$16384$salt$8$1",
+            "argon2$argon2id$v=19$m=1024",
+            "argon2$",
+        ];
+        for stored in cases {
+            assert!(
+                matches!(hasher.verify(b"k", stored), Err(HashError::Malformed(_))),
+                "{stored}"
+            );
+        }
+        let expensive = [
+            "pbkdf2_sha256$4000000000$salt$AAAA",
+            "bcrypt$$2b$31$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz12345",
+            "scrypt$1073741824$salt$8$1$AAAA",
+            "scrypt$16384$salt$8$1000$AAAA",
+        ];
+        for stored in expensive {
+            assert!(
+                matches!(hasher.verify(b"k", stored), Err(HashError::CostTooHigh(_))),
+                "{stored}"
+            );
+        }
+        assert_eq!(hasher.hash(b"k"), Err(HashError::VerifyOnly("django")));
+    }
+}

@@ -1,0 +1,49 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod error;
+mod extract;
+mod format;
+mod hash;
+mod manager;
+mod memory;
+mod plaintext;
+mod policy;
+mod record;
+mod store;
+mod verify;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use crate::error::Error;
+pub use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
+pub use crate::format::{FormatError, KeyFormat, ParsedKey, RandomError};
+#[cfg(feature = "argon2")]
+pub use crate::hash::Argon2Hasher;
+#[cfg(feature = "django")]
+pub use crate::hash::DjangoHasher;
+#[cfg(feature = "scrypt")]
+pub use crate::hash::ScryptHasher;
+#[cfg(feature = "sha512")]
+pub use crate::hash::Sha512Hasher;
+pub use crate::hash::{HashCheck, HashError, Hashers, KeyHasher};
+pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation};
+pub use crate::memory::MemoryStore;
+pub use crate::plaintext::PlaintextKey;
+pub use crate::policy::{KeyPolicy, policy_fn};
+pub use crate::record::{
+    ApiKey, MAX_NAME_CHARS, MAX_SCOPE_CHARS, Metadata, NewKey, validate_name, validate_scope,
+};
+pub use crate::store::{Cursor, KeyStore, ListQuery, Page, StatusFilter, StoreError};
+pub use crate::verify::{Denial, DenialResponse, VerifiedKey, VerifyError};
+
+/// Re-exported for stores and applications: `async_trait` for implementing [`KeyStore`]
+/// and [`KeyPolicy`], `time` for timestamps.
+pub use async_trait::async_trait;
+pub use time;
+
+/// The project README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ProjectReadme;

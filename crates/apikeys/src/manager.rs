@@ -1,0 +1,449 @@
+//! `ApiKeys`: create, verify, list and revoke keys over a store.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
+use crate::format::KeyFormat;
+use crate::hash::{HashCheck, Hashers};
+use crate::plaintext::PlaintextKey;
+use crate::policy::KeyPolicy;
+use crate::record::{ApiKey, NewKey, to_stored_precision, validate_name, validate_scope};
+use crate::store::{KeyStore, ListQuery, Page, StoreError};
+use crate::verify::{Denial, VerifiedKey, VerifyError};
+
+/// How many fresh keys `create` tries when a generated prefix is already taken.
+const CREATE_ATTEMPTS: usize = 8;
+
+/// The API key manager: cheap to clone, shared by every request handler.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use apikeys::{ApiKeys, MemoryStore, NewKey};
+///
+/// let keys = ApiKeys::new(MemoryStore::new());
+/// let created = keys.create(NewKey::named("ci-runner")).await?;
+/// let verified = keys.verify(created.key.expose_secret()).await?;
+/// assert_eq!(verified.name(), "ci-runner");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ApiKeys {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn KeyStore>,
+    hashers: Hashers,
+    format: KeyFormat,
+    extractor: KeyExtractor,
+    policy: Option<Arc<dyn KeyPolicy>>,
+}
+
+impl std::fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeys")
+            .field("format", &self.inner.format)
+            .field("hashers", &self.inner.hashers)
+            .field("sources", &self.inner.extractor.sources())
+            .field("policy", &self.inner.policy.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures an [`ApiKeys`]; start with [`ApiKeys::builder`].
+#[must_use]
+pub struct ApiKeysBuilder {
+    store: Arc<dyn KeyStore>,
+    hashers: Hashers,
+    format: KeyFormat,
+    extractor: KeyExtractor,
+    policy: Option<Arc<dyn KeyPolicy>>,
+}
+
+impl ApiKeysBuilder {
+    /// The key format for new keys and for parsing presented ones.
+    pub fn format(mut self, format: KeyFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// The hashers: one preferred for new keys, others that verify older hashes.
+    pub fn hashers(mut self, hashers: Hashers) -> Self {
+        self.hashers = hashers;
+        self
+    }
+
+    /// Where requests carry keys, tried in order (default: `Authorization: Api-Key <key>`).
+    pub fn sources(mut self, sources: impl IntoIterator<Item = KeySource>) -> Self {
+        self.extractor = KeyExtractor::new(sources);
+        self
+    }
+
+    /// The application's rule for which keys are usable.
+    pub fn policy(mut self, policy: impl KeyPolicy) -> Self {
+        self.policy = Some(Arc::new(policy));
+        self
+    }
+
+    /// The configured manager.
+    pub fn build(self) -> ApiKeys {
+        ApiKeys {
+            inner: Arc::new(Inner {
+                store: self.store,
+                hashers: self.hashers,
+                format: self.format,
+                extractor: self.extractor,
+                policy: self.policy,
+            }),
+        }
+    }
+}
+
+/// A newly created key: the stored record and the plaintext key, which exists only here.
+#[derive(Debug)]
+pub struct CreatedKey {
+    /// What the store holds.
+    pub record: ApiKey,
+    /// The full key, to hand to the client once.
+    pub key: PlaintextKey,
+}
+
+/// What [`ApiKeys::revoke`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// The key is now revoked.
+    Revoked(ApiKey),
+    /// It was revoked already; nothing changed.
+    AlreadyRevoked(ApiKey),
+}
+
+impl ApiKeys {
+    /// A manager with the default format, hashers and key source.
+    pub fn new(store: impl KeyStore + 'static) -> Self {
+        Self::builder(store).build()
+    }
+
+    /// Starts configuring a manager over `store`.
+    pub fn builder(store: impl KeyStore + 'static) -> ApiKeysBuilder {
+        Self::builder_shared(Arc::new(store))
+    }
+
+    /// Starts configuring a manager over a store that is shared with other code.
+    pub fn builder_shared(store: Arc<dyn KeyStore>) -> ApiKeysBuilder {
+        ApiKeysBuilder {
+            store,
+            hashers: Hashers::default(),
+            format: KeyFormat::default(),
+            extractor: KeyExtractor::default(),
+            policy: None,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn KeyStore> {
+        &self.inner.store
+    }
+
+    /// The key format.
+    pub fn format(&self) -> &KeyFormat {
+        &self.inner.format
+    }
+
+    /// The key sources.
+    pub fn extractor(&self) -> &KeyExtractor {
+        &self.inner.extractor
+    }
+
+    /// Creates a key. The plaintext key is in the result and nowhere else.
+    pub async fn create(&self, new: NewKey) -> Result<CreatedKey, Error> {
+        validate_name(&new.name)?;
+        for scope in &new.scopes {
+            validate_scope(scope)?;
+        }
+        if let Some(reason) = new.metadata_error {
+            return Err(Error::InvalidMetadata(reason));
+        }
+        let created = to_stored_precision(OffsetDateTime::now_utc());
+        let expires = new.expires.map(to_stored_precision);
+        let mut last_prefix = String::new();
+        for _ in 0..CREATE_ATTEMPTS {
+            let key = self.inner.format.generate()?;
+            let hashed_key = self.hash_new(&key).await?;
+            let record = ApiKey {
+                prefix: key.prefix().to_owned(),
+                hashed_key,
+                name: new.name.clone(),
+                created,
+                expires,
+                revoked: false,
+                scopes: new.scopes.clone(),
+                metadata: new.metadata.clone(),
+            };
+            match self.inner.store.insert(&record).await {
+                Ok(()) => return Ok(CreatedKey { record, key }),
+                Err(StoreError::AlreadyExists { prefix }) => {
+                    tracing::debug!(prefix, "generated prefix already taken; drawing another");
+                    last_prefix = prefix;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::AlreadyExists {
+            prefix: last_prefix,
+        }
+        .into())
+    }
+
+    /// Verifies a presented key: granted only if it is well formed, exists, matches its
+    /// hash, is neither revoked nor expired, and the policy allows it.
+    pub async fn verify(&self, key: &str) -> Result<VerifiedKey, VerifyError> {
+        self.verify_with_scopes::<&str>(key, &[]).await
+    }
+
+    /// [`verify`](Self::verify), then also requires every one of `scopes`.
+    pub async fn verify_with_scopes<S: AsRef<str>>(
+        &self,
+        key: &str,
+        scopes: &[S],
+    ) -> Result<VerifiedKey, VerifyError> {
+        let result = self.check(key, scopes).await;
+        if let Err(error) = &result {
+            let prefix = self.inner.format.parse(key).map(|k| k.prefix());
+            log_refusal(error, prefix);
+        }
+        result
+    }
+
+    /// Finds the key in a request (per the configured sources) and verifies it;
+    /// [`Denial::Missing`] when there is none. This is what HTTP adapters call.
+    pub async fn authenticate<H, S>(
+        &self,
+        headers: &H,
+        query: Option<&str>,
+        scopes: &[S],
+    ) -> Result<VerifiedKey, VerifyError>
+    where
+        H: HeaderLookup + ?Sized,
+        S: AsRef<str>,
+    {
+        let Some(key) = self.inner.extractor.extract(headers, query) else {
+            tracing::debug!(reason = "missing", "API key denied");
+            return Err(Denial::Missing.into());
+        };
+        self.verify_with_scopes(&key, scopes).await
+    }
+
+    /// Like [`authenticate`](Self::authenticate), but a request without any key is
+    /// `Ok(None)`. A key that is present must still be valid.
+    pub async fn authenticate_optional<H, S>(
+        &self,
+        headers: &H,
+        query: Option<&str>,
+        scopes: &[S],
+    ) -> Result<Option<VerifiedKey>, VerifyError>
+    where
+        H: HeaderLookup + ?Sized,
+        S: AsRef<str>,
+    {
+        match self.authenticate(headers, query, scopes).await {
+            Err(VerifyError::Denied(Denial::Missing)) => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    /// Whether `key` would be granted. Store failures are errors, not `false`.
+    pub async fn is_valid(&self, key: &str) -> Result<bool, VerifyError> {
+        match self.verify(key).await {
+            Ok(_) => Ok(true),
+            Err(VerifyError::Denied(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The record with this prefix.
+    pub async fn get(&self, prefix: &str) -> Result<Option<ApiKey>, Error> {
+        Ok(self
+            .inner
+            .store
+            .get(prefix)
+            .await?
+            .map(Arc::unwrap_or_clone))
+    }
+
+    /// One page of keys, newest first.
+    pub async fn list(&self, query: &ListQuery) -> Result<Page, Error> {
+        Ok(self.inner.store.list(query).await?)
+    }
+
+    /// Revokes a key, for good. Revoking a revoked key changes nothing and succeeds.
+    pub async fn revoke(&self, prefix: &str) -> Result<Revocation, Error> {
+        let record = self
+            .inner
+            .store
+            .get(prefix)
+            .await?
+            .ok_or_else(|| Error::NotFound(prefix.to_owned()))?;
+        let mut record = Arc::unwrap_or_clone(record);
+        if record.revoked {
+            return Ok(Revocation::AlreadyRevoked(record));
+        }
+        record.revoked = true;
+        self.inner
+            .store
+            .update(&record)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound { prefix } => Error::NotFound(prefix),
+                other => Error::Store(other),
+            })?;
+        tracing::info!(prefix, "API key revoked");
+        Ok(Revocation::Revoked(record))
+    }
+
+    /// Deletes a key's record; `false` when there was none. Prefer revoking: a deleted
+    /// key leaves no trace for audits.
+    pub async fn delete(&self, prefix: &str) -> Result<bool, Error> {
+        Ok(self.inner.store.delete(prefix).await?)
+    }
+
+    async fn check<S: AsRef<str>>(
+        &self,
+        key: &str,
+        scopes: &[S],
+    ) -> Result<VerifiedKey, VerifyError> {
+        let parsed = self.inner.format.parse(key).ok_or(Denial::Malformed)?;
+        let record = self
+            .inner
+            .store
+            .get(parsed.prefix())
+            .await?
+            .ok_or(Denial::NotFound)?;
+        // The secret first: revocation, expiry and policy are told only to the key's holder.
+        let check = self.check_hash(key, &record).await?;
+        if !check.matched {
+            return Err(Denial::InvalidSecret.into());
+        }
+        if record.revoked {
+            return Err(Denial::Revoked.into());
+        }
+        if record.expires.is_some() && record.is_expired_at(OffsetDateTime::now_utc()) {
+            return Err(Denial::Expired.into());
+        }
+        if check.needs_upgrade {
+            self.upgrade_hash(key, &record).await;
+        }
+        if let Some(policy) = &self.inner.policy
+            && !policy.allows(&record).await.map_err(VerifyError::Policy)?
+        {
+            return Err(Denial::Rejected.into());
+        }
+        if !record.has_scopes(scopes) {
+            return Err(Denial::InsufficientScope.into());
+        }
+        Ok(VerifiedKey::new(record))
+    }
+
+    async fn check_hash(&self, key: &str, record: &ApiKey) -> Result<HashCheck, VerifyError> {
+        let hashers = &self.inner.hashers;
+        let result = if hashers.is_expensive(&record.hashed_key) {
+            let key = Zeroizing::new(key.to_owned());
+            let stored = record.hashed_key.clone();
+            self.off_thread(move |inner| inner.hashers.check(key.as_bytes(), &stored))
+                .await?
+        } else {
+            hashers.check(key.as_bytes(), &record.hashed_key)
+        };
+        Ok(result.unwrap_or_else(|error| {
+            tracing::warn!(prefix = record.prefix, %error, "stored hash unreadable; key refused");
+            HashCheck {
+                matched: false,
+                needs_upgrade: false,
+            }
+        }))
+    }
+
+    async fn hash_new(&self, key: &PlaintextKey) -> Result<String, Error> {
+        if self.inner.hashers.preferred().is_expensive() {
+            let key = Zeroizing::new(key.expose_secret().to_owned());
+            self.off_thread(move |inner| inner.hashers.hash(key.as_bytes()))
+                .await
+                .map_err(|e| Error::Task(e.to_string()))?
+                .map_err(Error::from)
+        } else {
+            Ok(self.inner.hashers.hash(key.expose_secret().as_bytes())?)
+        }
+    }
+
+    /// Re-hashes a legacy hash with the preferred hasher. A failure here must not turn a
+    /// granted request into an error: it is logged and retried on the next use.
+    async fn upgrade_hash(&self, key: &str, record: &ApiKey) {
+        let key = Zeroizing::new(key.to_owned());
+        let hashed = if self.inner.hashers.preferred().is_expensive() {
+            self.off_thread(move |inner| inner.hashers.hash(key.as_bytes()))
+                .await
+                .map_err(|e| crate::hash::HashError::Internal(e.to_string()))
+                .and_then(|r| r)
+        } else {
+            self.inner.hashers.hash(key.as_bytes())
+        };
+        let result = match hashed {
+            Ok(hashed_key) => {
+                let upgraded = ApiKey {
+                    hashed_key,
+                    ..record.clone()
+                };
+                self.inner
+                    .store
+                    .update(&upgraded)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        match result {
+            Ok(()) => tracing::info!(
+                prefix = record.prefix,
+                algorithm = self.inner.hashers.preferred().algorithm(),
+                "API key hash upgraded"
+            ),
+            Err(error) => {
+                tracing::warn!(prefix = record.prefix, error, "API key hash upgrade failed");
+            }
+        }
+    }
+
+    /// Runs CPU-heavy hashing on the runtime's blocking pool, so that the async worker
+    /// threads keep serving requests; inline when there is no Tokio runtime.
+    async fn off_thread<T, F>(&self, job: F) -> Result<T, VerifyError>
+    where
+        F: FnOnce(&Inner) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let inner = Arc::clone(&self.inner);
+                runtime
+                    .spawn_blocking(move || job(&inner))
+                    .await
+                    .map_err(|e| VerifyError::Internal(e.to_string()))
+            }
+            Err(_) => Ok(job(&self.inner)),
+        }
+    }
+}
+
+fn log_refusal(error: &VerifyError, prefix: Option<&str>) {
+    match error {
+        VerifyError::Denied(denial) => {
+            tracing::info!(reason = denial.code(), prefix, "API key denied");
+        }
+        other => tracing::error!(error = %other, prefix, "API key verification failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

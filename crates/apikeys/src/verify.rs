@@ -1,0 +1,210 @@
+//! Outcomes of verification and how HTTP answers them.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+use crate::error::Error;
+use crate::record::{ApiKey, Metadata};
+use crate::store::StoreError;
+
+/// Why access was denied: the reason code for logs and metrics. Never sent to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Denial {
+    /// No key in any configured source.
+    Missing,
+    /// Something was presented, but it is not a key of the configured format.
+    Malformed,
+    /// No key with this prefix.
+    NotFound,
+    /// The prefix exists but the secret is wrong.
+    InvalidSecret,
+    /// The key was revoked.
+    Revoked,
+    /// The key's expiry has passed.
+    Expired,
+    /// The application's policy refused the key.
+    Rejected,
+    /// The key lacks a scope the route requires.
+    InsufficientScope,
+}
+
+impl Denial {
+    /// The reason code in snake case, e.g. `invalid_secret`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Malformed => "malformed",
+            Self::NotFound => "not_found",
+            Self::InvalidSecret => "invalid_secret",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+            Self::Rejected => "rejected",
+            Self::InsufficientScope => "insufficient_scope",
+        }
+    }
+
+    /// Whether the client is known but not allowed (403) rather than unauthenticated (401).
+    pub fn is_forbidden(self) -> bool {
+        matches!(self, Self::Rejected | Self::InsufficientScope)
+    }
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Verification did not grant access.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// Access denied, with the reason.
+    #[error("API key denied: {0}")]
+    Denied(Denial),
+    /// The store failed: a denial would be a lie, so this is a separate outcome (HTTP 503).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The application's policy failed to decide (HTTP 503).
+    #[error("API key policy failed: {0}")]
+    Policy(#[source] Box<dyn StdError + Send + Sync>),
+    /// Background hashing did not finish (HTTP 503).
+    #[error("API key verification failed: {0}")]
+    Internal(String),
+}
+
+impl From<Denial> for VerifyError {
+    fn from(denial: Denial) -> Self {
+        Self::Denied(denial)
+    }
+}
+
+impl From<Error> for VerifyError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Store(e) => Self::Store(e),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl VerifyError {
+    /// The denial reason, if this is a denial.
+    pub fn denial(&self) -> Option<Denial> {
+        match self {
+            Self::Denied(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    /// The HTTP response every adapter sends for this outcome.
+    pub fn response(&self) -> DenialResponse {
+        match self {
+            Self::Denied(d) if d.is_forbidden() => DenialResponse::FORBIDDEN,
+            Self::Denied(_) => DenialResponse::UNAUTHORIZED,
+            _ => DenialResponse::UNAVAILABLE,
+        }
+    }
+}
+
+/// A framework-neutral HTTP answer to a refused request: status, an optional
+/// `WWW-Authenticate` challenge and a small generic JSON body that reveals no reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DenialResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Value of the `WWW-Authenticate` header, sent with 401.
+    pub www_authenticate: Option<&'static str>,
+    /// JSON body.
+    pub body: &'static str,
+}
+
+impl DenialResponse {
+    /// Content type of [`DenialResponse::body`].
+    pub const CONTENT_TYPE: &'static str = "application/json";
+    /// 401: no usable key.
+    pub const UNAUTHORIZED: Self = Self {
+        status: 401,
+        www_authenticate: Some("Api-Key"),
+        body: r#"{"error":"unauthorized","detail":"A valid API key is required."}"#,
+    };
+    /// 403: a valid key that may not do this.
+    pub const FORBIDDEN: Self = Self {
+        status: 403,
+        www_authenticate: None,
+        body: r#"{"error":"forbidden","detail":"This API key is not allowed to do this."}"#,
+    };
+    /// 503: the key store or policy failed.
+    pub const UNAVAILABLE: Self = Self {
+        status: 503,
+        www_authenticate: None,
+        body: r#"{"error":"unavailable","detail":"API key verification is unavailable; try again later."}"#,
+    };
+}
+
+/// A key that passed verification: what a handler may know about its caller.
+#[derive(Clone)]
+pub struct VerifiedKey {
+    record: Arc<ApiKey>,
+}
+
+impl fmt::Debug for VerifiedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedKey")
+            .field("prefix", &self.record.prefix)
+            .field("name", &self.record.name)
+            .field("scopes", &self.record.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifiedKey {
+    pub(crate) fn new(record: Arc<ApiKey>) -> Self {
+        Self { record }
+    }
+
+    /// The key's prefix (its public id).
+    pub fn prefix(&self) -> &str {
+        &self.record.prefix
+    }
+
+    /// The key's name.
+    pub fn name(&self) -> &str {
+        &self.record.name
+    }
+
+    /// The key's scopes.
+    pub fn scopes(&self) -> &std::collections::BTreeSet<String> {
+        &self.record.scopes
+    }
+
+    /// Whether the key holds every one of `required`.
+    pub fn has_scopes<S: AsRef<str>>(&self, required: &[S]) -> bool {
+        self.record.has_scopes(required)
+    }
+
+    /// The application's fields.
+    pub fn metadata(&self) -> &Metadata {
+        &self.record.metadata
+    }
+
+    /// The application's fields as its own type.
+    pub fn metadata_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        self.record.metadata_as()
+    }
+
+    /// When the key was created.
+    pub fn created(&self) -> OffsetDateTime {
+        self.record.created
+    }
+
+    /// When the key expires, if ever.
+    pub fn expires(&self) -> Option<OffsetDateTime> {
+        self.record.expires
+    }
+}
