@@ -17,7 +17,14 @@ use time::{Duration, OffsetDateTime};
 #[command(name = "apikeys", version)]
 struct Cli {
     /// The store: a redb file path (or set APIKEYS_STORE).
-    #[arg(long, env = "APIKEYS_STORE", global = true, value_name = "LOCATION")]
+    // The value stays out of --help: a database URL may carry a password.
+    #[arg(
+        long,
+        env = "APIKEYS_STORE",
+        hide_env_values = true,
+        global = true,
+        value_name = "LOCATION"
+    )]
     store: Option<StoreLocation>,
 
     #[command(subcommand)]

@@ -474,7 +474,13 @@ sys.exit(os.waitstatus_to_exitcode(status))
     let key = create(&store, &["--name", "asked"]);
     let revoke = |answer: &str| {
         Command::new("python3")
-            .args(["-c", DRIVER, answer, env!("CARGO_BIN_EXE_apikeys"), "--store"])
+            .args([
+                "-c",
+                DRIVER,
+                answer,
+                env!("CARGO_BIN_EXE_apikeys"),
+                "--store",
+            ])
             .arg(&store)
             .args(["revoke", prefix(&key)])
             .env_remove("APIKEYS_STORE")
@@ -483,7 +489,13 @@ sys.exit(os.waitstatus_to_exitcode(status))
             .code()
     };
     assert_eq!(revoke("n"), Some(1), "declining exits 1");
-    assert_eq!(apikeys(Some(&store), &["verify"], &key).ok().stdout, "valid\n");
+    assert_eq!(
+        apikeys(Some(&store), &["verify"], &key).ok().stdout,
+        "valid\n"
+    );
     assert_eq!(revoke("y"), Some(0));
-    assert_eq!(apikeys(Some(&store), &["verify"], &key).code(1).stdout, "revoked\n");
+    assert_eq!(
+        apikeys(Some(&store), &["verify"], &key).code(1).stdout,
+        "revoked\n"
+    );
 }

@@ -20,11 +20,23 @@ fn main() {
         Ok("hold") => child_hold(&store_path()),
         Ok(other) => panic!("unknown child role {other}"),
         Err(_) => {
-            run("keys created before SIGKILL survive", crash_safety);
-            run(
-                "a file held by another process is refused",
-                held_by_another_process,
-            );
+            let tests: [(&str, fn()); 2] = [
+                ("crash_safety", crash_safety),
+                ("held_by_another_process", held_by_another_process),
+            ];
+            // Enough of libtest's command line for `--list` and a name filter to work.
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            let filter = args.iter().find(|a| !a.starts_with('-'));
+            for (name, test) in tests {
+                if filter.is_some_and(|f| !name.contains(f.as_str())) {
+                    continue;
+                }
+                if args.iter().any(|a| a == "--list") {
+                    println!("{name}: test");
+                } else {
+                    run(name, test);
+                }
+            }
         }
     }
 }
