@@ -208,3 +208,52 @@ async fn compact_shrinks_and_keeps_keys() {
         );
     }
 }
+
+/// Readers that keep missing and refilling the cache (capacity 1, two keys read in turn)
+/// run beside a writer; after each write returns, the next read sees it. (A stress test:
+/// the exact interleaving of a stale fill is checked deterministically in the cache's unit
+/// tests.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_fills_never_resurrect_old_records() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = RedbStore::builder()
+        .cache_capacity(1)
+        .open(dir.path().join("keys.redb"))
+        .expect("open");
+    let mut a = apikeys::testing::record("Aaaaaaaa", "0");
+    store.insert(&a).await.expect("insert a");
+    store
+        .insert(&apikeys::testing::record("Bbbbbbbb", "b"))
+        .await
+        .expect("insert b");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            let stop = Arc::clone(&stop);
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    for prefix in ["Aaaaaaaa", "Bbbbbbbb"] {
+                        store.get(prefix).await.expect("get").expect("present");
+                    }
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for i in 1..=150 {
+        a.name = i.to_string();
+        a.revoked = i == 150;
+        store.update(&a).await.expect("update");
+        let seen = store.get("Aaaaaaaa").await.expect("get").expect("present");
+        assert_eq!(
+            seen.name, a.name,
+            "a read after write {i} saw an older record"
+        );
+        assert_eq!(seen.revoked, a.revoked);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        reader.await.expect("reader");
+    }
+}
