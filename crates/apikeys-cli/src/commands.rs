@@ -46,12 +46,18 @@ async fn create_key(keys: &ApiKeys, args: CreateArgs) -> Result<ExitCode, String
     let mut stdout = std::io::stdout().lock();
     let printed = if args.json {
         let mut object = record_json(&created.record, now);
-        object["key"] = created.key.expose_secret().into();
         if let Some(object) = object.as_object_mut() {
             object.remove("expired");
             object.remove("revoked");
         }
-        writeln!(stdout, "{object}")
+        // The key goes straight to stdout rather than into a JSON value, which would keep
+        // a copy that is not zeroized.
+        let rest = object.to_string();
+        write!(stdout, "{{\"key\":")
+            .and_then(|()| {
+                serde_json::to_writer(&mut stdout, created.key.expose_secret()).map_err(Into::into)
+            })
+            .and_then(|()| writeln!(stdout, ",{}", rest.strip_prefix('{').unwrap_or(&rest)))
     } else {
         writeln!(stdout, "{}", created.key.expose_secret())
     };
