@@ -1,0 +1,282 @@
+//! `PostgresStore`: the `KeyStore` over a PostgreSQL pool.
+
+use std::fmt;
+use std::sync::Arc;
+
+use apikeys::{ApiKey, KeyStore, ListQuery, Page, StoreError, async_trait};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::error::{Error, insert_error, store_error};
+use crate::layout::{
+    DJANGO_HASH_CHARS, DJANGO_ID_CHARS, DJANGO_PREFIX_CHARS, Layout, Mode, TableName,
+};
+use crate::{list, migrate, row};
+
+/// API keys in PostgreSQL, shared by every server that connects to the database.
+///
+/// Every call is one query on the pool; nothing is cached, so a revocation made through
+/// any server is refused by the next verification on every other one. Clones share the
+/// pool.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    layout: Arc<Layout>,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("table", &self.layout.table.name)
+            .field("django", &(self.layout.mode == Mode::Django))
+            .field("pool_size", &self.pool.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host/database`) and creates or
+    /// upgrades apikeys' table, `apikeys`, in the first schema of the `search_path`.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        Self::new(pool(url).await?).await
+    }
+
+    /// Uses `pool`, creating or upgrading apikeys' table (see [`PostgresStore::connect`]).
+    /// Safe to call from many servers at once: migrations take a lock.
+    pub async fn new(pool: PgPool) -> Result<Self, Error> {
+        migrate::run(&pool).await?;
+        Ok(Self {
+            pool,
+            layout: Arc::new(Layout::own()),
+        })
+    }
+
+    /// Connects to `url` and uses the table djangorestframework-api-key created, `table`
+    /// (usually [`DJANGO_TABLE`](crate::DJANGO_TABLE); a custom key model has its own),
+    /// optionally qualified by a schema. Nothing is created: Django owns that table.
+    pub async fn connect_django(url: &str, table: &str) -> Result<Self, Error> {
+        Self::django(pool(url).await?, table).await
+    }
+
+    /// Uses the table djangorestframework-api-key created, through `pool`. Checks that it
+    /// exists and has the columns of Django's `AbstractAPIKey`.
+    ///
+    /// That table has no column for scopes or metadata: writing a key that has some fails
+    /// with [`StoreError::Unsupported`], rather than losing them.
+    pub async fn django(pool: PgPool, table: &str) -> Result<Self, Error> {
+        let table = TableName::parse(table)?;
+        check_django_table(&pool, &table).await?;
+        Ok(Self {
+            pool,
+            layout: Arc::new(Layout::django(table)),
+        })
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The table's name as given (`apikeys` for apikeys' own table).
+    pub fn table(&self) -> &str {
+        &self.layout.table.name
+    }
+
+    /// Whether this store uses djangorestframework-api-key's table.
+    pub fn is_django(&self) -> bool {
+        self.layout.mode == Mode::Django
+    }
+
+    fn check_django_fit(key: &ApiKey) -> Result<(), StoreError> {
+        let unsupported = |what: String| {
+            Err(StoreError::Unsupported(format!(
+                "djangorestframework-api-key's table {what} (key {:?})",
+                key.prefix
+            )))
+        };
+        if !key.scopes.is_empty() {
+            return unsupported("has no column for scopes".into());
+        }
+        if !key.metadata.is_empty() {
+            return unsupported("has no column for metadata".into());
+        }
+        let prefix = key.prefix.chars().count();
+        let hash = key.hashed_key.chars().count();
+        if prefix > DJANGO_PREFIX_CHARS {
+            return unsupported(format!(
+                "holds prefixes of at most {DJANGO_PREFIX_CHARS} characters"
+            ));
+        }
+        if hash > DJANGO_HASH_CHARS || prefix + 1 + hash > DJANGO_ID_CHARS {
+            return unsupported(format!(
+                "holds hashes of at most {} characters",
+                DJANGO_ID_CHARS - 1 - prefix
+            ));
+        }
+        Ok(())
+    }
+}
+
+async fn pool(url: &str) -> Result<PgPool, Error> {
+    PgPoolOptions::new()
+        .connect(url)
+        .await
+        .map_err(Error::Connect)
+}
+
+/// Django's `AbstractAPIKey` columns and the type each must have.
+const DJANGO_COLUMNS: [(&str, &str); 7] = [
+    ("id", "character varying"),
+    ("prefix", "character varying"),
+    ("hashed_key", "character varying"),
+    ("name", "character varying"),
+    ("created", "timestamp with time zone"),
+    ("revoked", "boolean"),
+    ("expiry_date", "timestamp with time zone"),
+];
+
+async fn check_django_table(pool: &PgPool, table: &TableName) -> Result<(), Error> {
+    let found: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+        .bind(&table.quoted)
+        .fetch_one(pool)
+        .await
+        .map_err(Error::Connect)?;
+    if found.is_none() {
+        return Err(Error::TableNotFound(table.name.clone()));
+    }
+    let columns: Vec<(String, String, bool, bool)> = sqlx::query_as(
+        "SELECT attname::text, format_type(atttypid, atttypmod), attnotnull, atthasdef \
+         FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+    )
+    .bind(&table.quoted)
+    .fetch_all(pool)
+    .await
+    .map_err(Error::Inspect)?;
+    let incompatible = |reason: String| Error::IncompatibleTable {
+        table: table.name.clone(),
+        reason,
+    };
+    for (name, kind) in DJANGO_COLUMNS {
+        match columns.iter().find(|c| c.0 == name) {
+            None => return Err(incompatible(format!("no column {name}"))),
+            Some(c) if !c.1.starts_with(kind) => {
+                return Err(incompatible(format!(
+                    "column {name} is {}, expected {kind}",
+                    c.1
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    // A custom key model may add columns; apikeys can insert rows only if they are optional.
+    if let Some(required) = columns
+        .iter()
+        .find(|c| c.2 && !c.3 && !DJANGO_COLUMNS.iter().any(|(n, _)| *n == c.0))
+    {
+        return Err(incompatible(format!(
+            "column {} is required and apikeys cannot fill it",
+            required.0
+        )));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl KeyStore for PostgresStore {
+    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let layout = &*self.layout;
+        let query = sqlx::query(&layout.insert);
+        let query = match layout.mode {
+            Mode::Own => query
+                .bind(&key.prefix)
+                .bind(&key.hashed_key)
+                .bind(&key.name)
+                .bind(key.name.to_lowercase())
+                .bind(key.created)
+                .bind(key.expires)
+                .bind(key.revoked)
+                .bind(key.scopes.iter().collect::<Vec<_>>())
+                .bind(serde_json::Value::Object(key.metadata.clone())),
+            Mode::Django => {
+                Self::check_django_fit(key)?;
+                query
+                    .bind(format!("{}.{}", key.prefix, key.hashed_key))
+                    .bind(&key.prefix)
+                    .bind(&key.hashed_key)
+                    .bind(&key.name)
+                    .bind(key.created)
+                    .bind(key.expires)
+                    .bind(key.revoked)
+            }
+        };
+        query
+            .execute(&self.pool)
+            .await
+            .map_err(|e| insert_error(e, &key.prefix))?;
+        Ok(())
+    }
+
+    async fn get(&self, prefix: &str) -> Result<Option<Arc<ApiKey>>, StoreError> {
+        // PostgreSQL text cannot hold NUL: no key has such a prefix.
+        if prefix.contains('\0') {
+            return Ok(None);
+        }
+        let row = sqlx::query(&self.layout.get)
+            .bind(prefix)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.map(|r| row::decode(&r, self.layout.mode).map(Arc::new))
+            .transpose()
+    }
+
+    async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let layout = &*self.layout;
+        let query = sqlx::query(&layout.update);
+        let query = match layout.mode {
+            Mode::Own => query
+                .bind(&key.prefix)
+                .bind(&key.hashed_key)
+                .bind(&key.name)
+                .bind(key.name.to_lowercase())
+                .bind(key.created)
+                .bind(key.expires)
+                .bind(key.revoked)
+                .bind(key.scopes.iter().collect::<Vec<_>>())
+                .bind(serde_json::Value::Object(key.metadata.clone())),
+            Mode::Django => {
+                Self::check_django_fit(key)?;
+                query
+                    .bind(&key.prefix)
+                    .bind(&key.hashed_key)
+                    .bind(&key.name)
+                    .bind(key.created)
+                    .bind(key.expires)
+                    .bind(key.revoked)
+            }
+        };
+        let done = query.execute(&self.pool).await.map_err(store_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                prefix: key.prefix.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        list::list(&self.pool, &self.layout, query).await
+    }
+
+    async fn delete(&self, prefix: &str) -> Result<bool, StoreError> {
+        if prefix.contains('\0') {
+            return Ok(false);
+        }
+        let done = sqlx::query(&self.layout.delete)
+            .bind(prefix)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
