@@ -280,3 +280,20 @@ impl KeyStore for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spawnable<T: Send>(_: &T) {}
+
+    /// Servers build their store inside spawned tasks: the setup futures must be `Send`.
+    #[test]
+    fn setup_futures_are_send() {
+        spawnable(&PostgresStore::connect("postgres://localhost/x"));
+        spawnable(&PostgresStore::connect_django(
+            "postgres://localhost/x",
+            crate::DJANGO_TABLE,
+        ));
+    }
+}

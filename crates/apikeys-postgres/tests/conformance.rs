@@ -36,7 +36,7 @@ async fn own_store(schemas: &std::sync::Mutex<Vec<TestSchema>>) -> PostgresStore
     let store = PostgresStore::new(schema.pool().await)
         .await
         .expect("migrate");
-    schemas.lock().unwrap().push(schema);
+    schemas.lock().expect("schemas").push(schema);
     store
 }
 
@@ -44,7 +44,7 @@ async fn django_store(schemas: &std::sync::Mutex<Vec<TestSchema>>) -> PostgresSt
     let schema = TestSchema::new().await;
     let pool = schema.pool().await;
     sqlx::raw_sql(DJANGO_DDL).execute(&pool).await.expect("DDL");
-    schemas.lock().unwrap().push(schema);
+    schemas.lock().expect("schemas").push(schema);
     PostgresStore::django(pool, DJANGO_TABLE)
         .await
         .expect("django store")
@@ -289,4 +289,36 @@ async fn migrations_are_idempotent_and_recorded() {
         PostgresStore::new(pool).await,
         Err(Error::SchemaTooNew { found: 999, .. })
     ));
+}
+
+/// Search in Django's table reads in batches; matches far apart still page correctly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn django_search_pages_across_batches() {
+    let schemas = std::sync::Mutex::new(Vec::new());
+    let store = django_store(&schemas).await;
+    sqlx::raw_sql(
+        "INSERT INTO rest_framework_api_key_apikey (id, prefix, hashed_key, name, created, revoked)
+         SELECT 'G' || lpad(i::text, 7, '0') || '.sha512$$00', 'G' || lpad(i::text, 7, '0'),
+                'sha512$$00',
+                'key ' || i || CASE WHEN i % 250 = 0 THEN ' Match' ELSE '' END,
+                now() - i * interval '1 second', false
+         FROM generate_series(1, 1200) AS i",
+    )
+    .execute(store.pool())
+    .await
+    .expect("insert");
+    let mut query = ListQuery::new().search("match").limit(3);
+    let first = store.list(&query).await.expect("list");
+    let names: Vec<&str> = first.keys.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["key 250 Match", "key 500 Match", "key 750 Match"]);
+    query = query.after(first.next.expect("a second page"));
+    let second = store.list(&query).await.expect("list");
+    let names: Vec<&str> = second.keys.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["key 1000 Match"]);
+    assert!(second.next.is_none());
+    let all = store
+        .list(&ListQuery::new().limit(ListQuery::MAX_LIMIT))
+        .await
+        .expect("list");
+    assert_eq!(all.keys.len(), ListQuery::MAX_LIMIT);
 }

@@ -37,7 +37,7 @@ async fn django_and_apikeys_share_one_table() {
         .expect("venv task");
     let schema = TestSchema::new().await;
     let mut django = Django::start(&python, &schema);
-    django.call(json!({"op": "migrate"}));
+    django.call(&json!({"op": "migrate"}));
 
     let store = PostgresStore::django(schema.pool().await, DJANGO_TABLE)
         .await
@@ -47,7 +47,7 @@ async fn django_and_apikeys_share_one_table() {
         .build();
 
     // Issued by Django, verified by apikeys.
-    let from_django = django.call(json!({"op": "create", "name": "issued by Django"}));
+    let from_django = django.call(&json!({"op": "create", "name": "issued by Django"}));
     let django_key = from_django["key"].as_str().expect("key").to_owned();
     let django_prefix = from_django["prefix"].as_str().expect("prefix").to_owned();
     let verified = keys
@@ -71,7 +71,7 @@ async fn django_and_apikeys_share_one_table() {
     let our_prefix = ours.key.prefix().to_owned();
     assert!(django.is_valid(&our_key), "Django accepts apikeys' key");
     assert!(!django.is_valid(&tamper(&our_key)));
-    let row = django.call(json!({"op": "get", "prefix": our_prefix}));
+    let row = django.call(&json!({"op": "get", "prefix": our_prefix}));
     assert_eq!(row["name"], "issued by apikeys ✓");
     assert_eq!(row["revoked"], false);
     assert_eq!(row["hashed_key"], ours.record.hashed_key.as_str());
@@ -93,7 +93,7 @@ async fn django_and_apikeys_share_one_table() {
         .collect();
     assert_eq!(listed, [our_prefix.clone(), django_prefix.clone()]);
     assert_eq!(
-        django.call(json!({"op": "list"}))["prefixes"],
+        django.call(&json!({"op": "list"}))["prefixes"],
         json!([our_prefix, django_prefix])
     );
 
@@ -108,7 +108,7 @@ async fn django_and_apikeys_share_one_table() {
         Err(VerifyError::Denied(Denial::Revoked))
     ));
     // Revoked in Django: refused by both.
-    django.call(json!({"op": "revoke", "prefix": our_prefix}));
+    django.call(&json!({"op": "revoke", "prefix": our_prefix}));
     assert!(matches!(
         keys.verify(&our_key).await,
         Err(VerifyError::Denied(Denial::Revoked))
@@ -117,12 +117,12 @@ async fn django_and_apikeys_share_one_table() {
 
     // Expired on either side: refused by both.
     let past = OffsetDateTime::now_utc() - Duration::hours(1);
-    let expired = django.call(json!({
+    let from_django_expired = django.call(&json!({
         "op": "create",
         "name": "expired in Django",
         "expiry_date": past.format(&Rfc3339).expect("format"),
     }));
-    let expired_key = expired["key"].as_str().expect("key");
+    let expired_key = from_django_expired["key"].as_str().expect("key");
     assert!(!django.is_valid(expired_key));
     assert!(matches!(
         keys.verify(expired_key).await,
@@ -140,7 +140,7 @@ async fn django_and_apikeys_share_one_table() {
         Err(apikeys::Error::Store(apikeys::StoreError::Unsupported(_)))
     ));
     assert_eq!(
-        django.call(json!({"op": "list"}))["prefixes"]
+        django.call(&json!({"op": "list"}))["prefixes"]
             .as_array()
             .map(Vec::len),
         Some(4)
@@ -154,7 +154,7 @@ async fn legacy_django_hashes_verify_and_are_upgraded_as_django_does() {
         .expect("venv task");
     let schema = TestSchema::new().await;
     let mut django = Django::start(&python, &schema);
-    django.call(json!({"op": "migrate"}));
+    django.call(&json!({"op": "migrate"}));
     let store = PostgresStore::django(schema.pool().await, DJANGO_TABLE)
         .await
         .expect("store");
@@ -163,7 +163,7 @@ async fn legacy_django_hashes_verify_and_are_upgraded_as_django_does() {
         .build();
 
     // A row as djangorestframework-api-key < 3 wrote it: hashed by Django's PBKDF2.
-    let legacy = django.call(json!({"op": "create_legacy", "name": "from 2019"}));
+    let legacy = django.call(&json!({"op": "create_legacy", "name": "from 2019"}));
     let key = legacy["key"].as_str().expect("key");
     let prefix = legacy["prefix"].as_str().expect("prefix");
     let old_hash = legacy["hashed_key"].as_str().expect("hash").to_owned();
@@ -192,7 +192,7 @@ async fn legacy_django_hashes_verify_and_are_upgraded_as_django_does() {
         upgraded.hashed_key.starts_with("sha512$$"),
         "upgraded on first use"
     );
-    let row = django.call(json!({"op": "get", "prefix": prefix}));
+    let row = django.call(&json!({"op": "get", "prefix": prefix}));
     assert_eq!(row["hashed_key"], upgraded.hashed_key.as_str());
     assert_eq!(
         row["id"],
@@ -205,7 +205,7 @@ async fn legacy_django_hashes_verify_and_are_upgraded_as_django_does() {
         .await
         .expect("now a plain sha512$$ key");
 
-    django.call(json!({"op": "revoke", "prefix": prefix}));
+    django.call(&json!({"op": "revoke", "prefix": prefix}));
     assert!(matches!(
         keys.verify(key).await,
         Err(VerifyError::Denied(Denial::Revoked))
@@ -251,7 +251,7 @@ impl Django {
         }
     }
 
-    fn call(&mut self, request: Value) -> Value {
+    fn call(&mut self, request: &Value) -> Value {
         writeln!(self.stdin, "{request}").expect("write to Python");
         let mut line = String::new();
         self.stdout.read_line(&mut line).expect("read from Python");
@@ -267,7 +267,7 @@ impl Django {
     }
 
     fn is_valid(&mut self, key: &str) -> bool {
-        self.call(json!({"op": "is_valid", "key": key}))["valid"]
+        self.call(&json!({"op": "is_valid", "key": key}))["valid"]
             .as_bool()
             .expect("a boolean")
     }

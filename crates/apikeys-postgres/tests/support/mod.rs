@@ -225,6 +225,8 @@ fn spawn_watchdog(bin: &Path, base: &Path, data: &Path, unprivileged: bool) {
         data = data.display(),
         base = base.display(),
     );
+    // Never waited for: it must outlive this process.
+    #[allow(clippy::zombie_processes)]
     Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::null())
