@@ -72,6 +72,13 @@ impl PostgresStore {
         })
     }
 
+    /// Whether a store location (a `--store` argument, say) names a PostgreSQL database
+    /// rather than a file: it starts with `postgres://` or `postgresql://`.
+    pub fn accepts_url(location: &str) -> bool {
+        let lower = location.get(..13).unwrap_or(location).to_ascii_lowercase();
+        lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+    }
+
     /// The connection pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool
@@ -286,6 +293,27 @@ mod tests {
     use super::*;
 
     fn spawnable<T: Send>(_: &T) {}
+
+    #[test]
+    fn store_locations() {
+        for url in [
+            "postgres://u@h/db",
+            "postgresql://u:p@127.0.0.1:5432/db?sslmode=require",
+            "POSTGRES://h/db",
+        ] {
+            assert!(PostgresStore::accepts_url(url), "{url}");
+        }
+        for other in [
+            "keys.redb",
+            "/var/lib/keys.redb",
+            "postgres:/x",
+            "mysql://h/db",
+            "",
+            "é",
+        ] {
+            assert!(!PostgresStore::accepts_url(other), "{other}");
+        }
+    }
 
     /// Servers build their store inside spawned tasks: the setup futures must be `Send`.
     #[test]

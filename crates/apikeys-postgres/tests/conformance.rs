@@ -130,6 +130,9 @@ async fn django_table_refuses_scopes_and_metadata_without_writing() {
     ));
     let stored = store.get(created.key.prefix()).await.unwrap().unwrap();
     assert_eq!(*stored, created.record);
+    // Longer than the column: simply absent.
+    assert!(store.get(&"x".repeat(500)).await.unwrap().is_none());
+    assert!(!store.delete(&"x".repeat(500)).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -130,9 +130,15 @@ fn start_throwaway() -> Server {
              Debian's `postgresql` package (bash .ci/test does), or set {DATABASE_URL_VAR}"
         )
     });
-    let base = std::env::temp_dir().join(format!("apikeys-pg-{}-{}", std::process::id(), unique()));
-    std::fs::create_dir(&base).expect("create the server directory");
     let as_user = unprivileged_user();
+    // `nobody` must reach the directory: a root's TMPDIR may be private.
+    let temp = if as_user.is_some() {
+        PathBuf::from("/tmp")
+    } else {
+        std::env::temp_dir()
+    };
+    let base = temp.join(format!("apikeys-pg-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir(&base).expect("create the server directory");
     if let Some((uid, gid)) = as_user {
         std::os::unix::fs::chown(&base, Some(uid), Some(gid)).expect("chown the server directory");
     }
