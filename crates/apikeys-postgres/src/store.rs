@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use apikeys::{ApiKey, KeyStore, ListQuery, Page, StoreError, async_trait};
 use sqlx::PgPool;
@@ -37,6 +38,9 @@ impl fmt::Debug for PostgresStore {
 impl PostgresStore {
     /// Connects to `url` (`postgres://user:password@host/database`) and creates or
     /// upgrades apikeys' table, `apikeys`, in the first schema of the `search_path`.
+    ///
+    /// The pool has sqlx's defaults (10 connections) except that waiting for a connection
+    /// gives up after 5 seconds; build your own pool for other settings.
     pub async fn connect(url: &str) -> Result<Self, Error> {
         Self::new(pool(url).await?).await
     }
@@ -126,6 +130,9 @@ impl PostgresStore {
 
 async fn pool(url: &str) -> Result<PgPool, Error> {
     PgPoolOptions::new()
+        // A request waiting for a connection during an outage should get its 503 soon,
+        // not after sqlx's default 30 s.
+        .acquire_timeout(Duration::from_secs(5))
         .connect(url)
         .await
         .map_err(Error::Connect)
