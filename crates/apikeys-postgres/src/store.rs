@@ -9,10 +9,8 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::error::{Error, insert_error, store_error};
-use crate::layout::{
-    DJANGO_HASH_CHARS, DJANGO_ID_CHARS, DJANGO_PREFIX_CHARS, Layout, Mode, TableName,
-};
-use crate::{list, migrate, row};
+use crate::layout::{Layout, Mode, TableName};
+use crate::{django, list, migrate, row};
 
 /// API keys in PostgreSQL, shared by every server that connects to the database.
 ///
@@ -69,7 +67,7 @@ impl PostgresStore {
     /// with [`StoreError::Unsupported`], rather than losing them.
     pub async fn django(pool: PgPool, table: &str) -> Result<Self, Error> {
         let table = TableName::parse(table)?;
-        check_django_table(&pool, &table).await?;
+        django::check_table(&pool, &table).await?;
         Ok(Self {
             pool,
             layout: Arc::new(Layout::django(table)),
@@ -97,35 +95,6 @@ impl PostgresStore {
     pub fn is_django(&self) -> bool {
         self.layout.mode == Mode::Django
     }
-
-    fn check_django_fit(key: &ApiKey) -> Result<(), StoreError> {
-        let unsupported = |what: String| {
-            Err(StoreError::Unsupported(format!(
-                "djangorestframework-api-key's table {what} (key {:?})",
-                key.prefix
-            )))
-        };
-        if !key.scopes.is_empty() {
-            return unsupported("has no column for scopes".into());
-        }
-        if !key.metadata.is_empty() {
-            return unsupported("has no column for metadata".into());
-        }
-        let prefix = key.prefix.chars().count();
-        let hash = key.hashed_key.chars().count();
-        if prefix > DJANGO_PREFIX_CHARS {
-            return unsupported(format!(
-                "holds prefixes of at most {DJANGO_PREFIX_CHARS} characters"
-            ));
-        }
-        if hash > DJANGO_HASH_CHARS || prefix + 1 + hash > DJANGO_ID_CHARS {
-            return unsupported(format!(
-                "holds hashes of at most {} characters",
-                DJANGO_ID_CHARS - 1 - prefix
-            ));
-        }
-        Ok(())
-    }
 }
 
 async fn pool(url: &str) -> Result<PgPool, Error> {
@@ -136,63 +105,6 @@ async fn pool(url: &str) -> Result<PgPool, Error> {
         .connect(url)
         .await
         .map_err(Error::Connect)
-}
-
-/// Django's `AbstractAPIKey` columns and the type each must have.
-const DJANGO_COLUMNS: [(&str, &str); 7] = [
-    ("id", "character varying"),
-    ("prefix", "character varying"),
-    ("hashed_key", "character varying"),
-    ("name", "character varying"),
-    ("created", "timestamp with time zone"),
-    ("revoked", "boolean"),
-    ("expiry_date", "timestamp with time zone"),
-];
-
-async fn check_django_table(pool: &PgPool, table: &TableName) -> Result<(), Error> {
-    let found: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
-        .bind(&table.quoted)
-        .fetch_one(pool)
-        .await
-        .map_err(Error::Connect)?;
-    if found.is_none() {
-        return Err(Error::TableNotFound(table.name.clone()));
-    }
-    let columns: Vec<(String, String, bool, bool)> = sqlx::query_as(
-        "SELECT attname::text, format_type(atttypid, atttypmod), attnotnull, atthasdef \
-         FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
-    )
-    .bind(&table.quoted)
-    .fetch_all(pool)
-    .await
-    .map_err(Error::Inspect)?;
-    let incompatible = |reason: String| Error::IncompatibleTable {
-        table: table.name.clone(),
-        reason,
-    };
-    for (name, kind) in DJANGO_COLUMNS {
-        match columns.iter().find(|c| c.0 == name) {
-            None => return Err(incompatible(format!("no column {name}"))),
-            Some(c) if !c.1.starts_with(kind) => {
-                return Err(incompatible(format!(
-                    "column {name} is {}, expected {kind}",
-                    c.1
-                )));
-            }
-            Some(_) => {}
-        }
-    }
-    // A custom key model may add columns; apikeys can insert rows only if they are optional.
-    if let Some(required) = columns
-        .iter()
-        .find(|c| c.2 && !c.3 && !DJANGO_COLUMNS.iter().any(|(n, _)| *n == c.0))
-    {
-        return Err(incompatible(format!(
-            "column {} is required and apikeys cannot fill it",
-            required.0
-        )));
-    }
-    Ok(())
 }
 
 #[async_trait]
@@ -212,7 +124,7 @@ impl KeyStore for PostgresStore {
                 .bind(key.scopes.iter().collect::<Vec<_>>())
                 .bind(serde_json::Value::Object(key.metadata.clone())),
             Mode::Django => {
-                Self::check_django_fit(key)?;
+                django::check_fit(key)?;
                 query
                     .bind(format!("{}.{}", key.prefix, key.hashed_key))
                     .bind(&key.prefix)
@@ -259,7 +171,7 @@ impl KeyStore for PostgresStore {
                 .bind(key.scopes.iter().collect::<Vec<_>>())
                 .bind(serde_json::Value::Object(key.metadata.clone())),
             Mode::Django => {
-                Self::check_django_fit(key)?;
+                django::check_fit(key)?;
                 query
                     .bind(&key.prefix)
                     .bind(&key.hashed_key)
