@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod django;
+mod error;
+mod layout;
+mod list;
+mod migrate;
+mod row;
+mod store;
+
+pub use crate::error::Error;
+pub use crate::layout::DJANGO_TABLE;
+pub use crate::migrate::SCHEMA_VERSION;
+pub use crate::store::PostgresStore;
+
+/// Re-exported so that applications can build a pool without naming `sqlx` themselves.
+pub use sqlx;

@@ -1,0 +1,246 @@
+//! `PostgresStore`: the `KeyStore` over a PostgreSQL pool.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apikeys::{ApiKey, KeyStore, ListQuery, Page, StoreError, async_trait};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::error::{Error, insert_error, store_error};
+use crate::layout::{Layout, Mode, TableName};
+use crate::{django, list, migrate, row};
+
+/// API keys in PostgreSQL, shared by every server that connects to the database.
+///
+/// Every call is one query on the pool; nothing is cached, so a revocation made through
+/// any server is refused by the next verification on every other one. Clones share the
+/// pool.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    layout: Arc<Layout>,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("table", &self.layout.table.name)
+            .field("django", &(self.layout.mode == Mode::Django))
+            .field("pool_size", &self.pool.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host/database`) and creates or
+    /// upgrades apikeys' table, `apikeys`, in the first schema of the `search_path`.
+    ///
+    /// The pool has sqlx's defaults (10 connections) except that waiting for a connection
+    /// gives up after 5 seconds; build your own pool for other settings.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        Self::new(pool(url).await?).await
+    }
+
+    /// Uses `pool`, creating or upgrading apikeys' table (see [`PostgresStore::connect`]).
+    /// Safe to call from many servers at once: migrations take a lock.
+    pub async fn new(pool: PgPool) -> Result<Self, Error> {
+        migrate::run(&pool).await?;
+        Ok(Self {
+            pool,
+            layout: Arc::new(Layout::own()),
+        })
+    }
+
+    /// Connects to `url` and uses the table djangorestframework-api-key created, `table`
+    /// (usually [`DJANGO_TABLE`](crate::DJANGO_TABLE); a custom key model has its own),
+    /// optionally qualified by a schema. Nothing is created: Django owns that table.
+    pub async fn connect_django(url: &str, table: &str) -> Result<Self, Error> {
+        Self::django(pool(url).await?, table).await
+    }
+
+    /// Uses the table djangorestframework-api-key created, through `pool`. Checks that it
+    /// exists and has the columns of Django's `AbstractAPIKey`.
+    ///
+    /// That table has no column for scopes or metadata: writing a key that has some fails
+    /// with [`StoreError::Unsupported`], rather than losing them.
+    pub async fn django(pool: PgPool, table: &str) -> Result<Self, Error> {
+        let table = TableName::parse(table)?;
+        django::check_table(&pool, &table).await?;
+        Ok(Self {
+            pool,
+            layout: Arc::new(Layout::django(table)),
+        })
+    }
+
+    /// Whether a store location (a `--store` argument, say) names a PostgreSQL database
+    /// rather than a file: it starts with `postgres://` or `postgresql://`.
+    pub fn accepts_url(location: &str) -> bool {
+        let lower = location.get(..13).unwrap_or(location).to_ascii_lowercase();
+        lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The table's name as given (`apikeys` for apikeys' own table).
+    pub fn table(&self) -> &str {
+        &self.layout.table.name
+    }
+
+    /// Whether this store uses djangorestframework-api-key's table.
+    pub fn is_django(&self) -> bool {
+        self.layout.mode == Mode::Django
+    }
+}
+
+async fn pool(url: &str) -> Result<PgPool, Error> {
+    PgPoolOptions::new()
+        // A request waiting for a connection during an outage should get its 503 soon,
+        // not after sqlx's default 30 s.
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .map_err(Error::Connect)
+}
+
+#[async_trait]
+impl KeyStore for PostgresStore {
+    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let layout = &*self.layout;
+        let query = sqlx::query(&layout.insert);
+        let query = match layout.mode {
+            Mode::Own => query
+                .bind(&key.prefix)
+                .bind(&key.hashed_key)
+                .bind(&key.name)
+                .bind(key.name.to_lowercase())
+                .bind(key.created)
+                .bind(key.expires)
+                .bind(key.revoked)
+                .bind(key.scopes.iter().collect::<Vec<_>>())
+                .bind(serde_json::Value::Object(key.metadata.clone())),
+            Mode::Django => {
+                django::check_fit(key)?;
+                query
+                    .bind(format!("{}.{}", key.prefix, key.hashed_key))
+                    .bind(&key.prefix)
+                    .bind(&key.hashed_key)
+                    .bind(&key.name)
+                    .bind(key.created)
+                    .bind(key.expires)
+                    .bind(key.revoked)
+            }
+        };
+        query
+            .execute(&self.pool)
+            .await
+            .map_err(|e| insert_error(e, &key.prefix))?;
+        Ok(())
+    }
+
+    async fn get(&self, prefix: &str) -> Result<Option<Arc<ApiKey>>, StoreError> {
+        // PostgreSQL text cannot hold NUL: no key has such a prefix.
+        if prefix.contains('\0') {
+            return Ok(None);
+        }
+        let row = sqlx::query(&self.layout.get)
+            .bind(prefix)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.map(|r| row::decode(&r, self.layout.mode).map(Arc::new))
+            .transpose()
+    }
+
+    async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let layout = &*self.layout;
+        let query = sqlx::query(&layout.update);
+        let query = match layout.mode {
+            Mode::Own => query
+                .bind(&key.prefix)
+                .bind(&key.hashed_key)
+                .bind(&key.name)
+                .bind(key.name.to_lowercase())
+                .bind(key.created)
+                .bind(key.expires)
+                .bind(key.revoked)
+                .bind(key.scopes.iter().collect::<Vec<_>>())
+                .bind(serde_json::Value::Object(key.metadata.clone())),
+            Mode::Django => {
+                django::check_fit(key)?;
+                query
+                    .bind(&key.prefix)
+                    .bind(&key.hashed_key)
+                    .bind(&key.name)
+                    .bind(key.created)
+                    .bind(key.expires)
+                    .bind(key.revoked)
+            }
+        };
+        let done = query.execute(&self.pool).await.map_err(store_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                prefix: key.prefix.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        list::list(&self.pool, &self.layout, query).await
+    }
+
+    async fn delete(&self, prefix: &str) -> Result<bool, StoreError> {
+        if prefix.contains('\0') {
+            return Ok(false);
+        }
+        let done = sqlx::query(&self.layout.delete)
+            .bind(prefix)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spawnable<T: Send>(_: &T) {}
+
+    #[test]
+    fn store_locations() {
+        for url in [
+            "postgres://u@h/db",
+            "postgresql://u:p@127.0.0.1:5432/db?sslmode=require",
+            "POSTGRES://h/db",
+        ] {
+            assert!(PostgresStore::accepts_url(url), "{url}");
+        }
+        for other in [
+            "keys.redb",
+            "/var/lib/keys.redb",
+            "postgres:/x",
+            "mysql://h/db",
+            "",
+            "é",
+        ] {
+            assert!(!PostgresStore::accepts_url(other), "{other}");
+        }
+    }
+
+    /// Servers build their store inside spawned tasks: the setup futures must be `Send`.
+    #[test]
+    fn setup_futures_are_send() {
+        spawnable(&PostgresStore::connect("postgres://localhost/x"));
+        spawnable(&PostgresStore::connect_django(
+            "postgres://localhost/x",
+            crate::DJANGO_TABLE,
+        ));
+    }
+}

@@ -1,0 +1,284 @@
+//! The tests' database: a throwaway PostgreSQL server started once per test binary, or an
+//! existing server named by `APIKEYS_TEST_DATABASE_URL`. Every test works in a fresh schema.
+//!
+//! The throwaway server lives in a temporary directory that a watchdog process removes, after
+//! stopping the server, as soon as the test process is gone — whether the tests passed,
+//! failed or the process was killed.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+
+/// Set this to a `postgres://` URL to run the tests against an existing server (the user
+/// needs the right to create schemas in that database).
+pub const DATABASE_URL_VAR: &str = "APIKEYS_TEST_DATABASE_URL";
+
+pub struct Server {
+    /// A URL that both sqlx and the Django script understand.
+    pub url: String,
+    external: bool,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+
+pub fn server() -> &'static Server {
+    SERVER.get_or_init(|| match std::env::var(DATABASE_URL_VAR) {
+        Ok(url) if !url.is_empty() => Server {
+            url,
+            external: true,
+        },
+        _ => start_throwaway(),
+    })
+}
+
+/// A fresh, empty schema; a pool made by [`TestSchema::pool`] uses it as its `search_path`.
+pub struct TestSchema {
+    pub name: String,
+    pub url: String,
+    external: bool,
+}
+
+static SCHEMAS: AtomicU32 = AtomicU32::new(0);
+
+impl TestSchema {
+    pub async fn new() -> Self {
+        let server = server();
+        let n = SCHEMAS.fetch_add(1, Ordering::Relaxed);
+        let name = format!("apikeys_test_{}_{}_{n}", std::process::id(), unique());
+        let mut admin = options(&server.url)
+            .connect()
+            .await
+            .expect("connect to the test server");
+        sqlx::raw_sql(&format!("CREATE SCHEMA {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create schema");
+        Self {
+            name,
+            url: server.url.clone(),
+            external: server.external,
+        }
+    }
+
+    pub fn options(&self) -> PgConnectOptions {
+        options(&self.url).options([("search_path", self.name.as_str())])
+    }
+
+    /// A new pool (as a separate server of a fleet would have).
+    pub async fn pool(&self) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(self.options())
+            .await
+            .expect("connect to the test schema")
+    }
+}
+
+impl Drop for TestSchema {
+    /// The throwaway server is removed whole; on an existing server, drop the schema.
+    fn drop(&mut self) {
+        if !self.external {
+            return;
+        }
+        let (url, name) = (self.url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let mut admin = options(&url).connect().await?;
+                sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                    .execute(&mut admin)
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test schema {}", self.name);
+        }
+    }
+}
+
+fn options(url: &str) -> PgConnectOptions {
+    PgConnectOptions::from_str(url)
+        .expect("a valid database URL")
+        .disable_statement_logging()
+}
+
+fn unique() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() % 1_000_000_000)
+}
+
+/// `initdb` + `pg_ctl start` on a private unix socket, as an unprivileged user when root
+/// (PostgreSQL refuses to run as root).
+fn start_throwaway() -> Server {
+    let bin = postgres_bin_dir().unwrap_or_else(|| {
+        panic!(
+            "PostgreSQL's initdb was not found on PATH or in /usr/lib/postgresql/*/bin: install \
+             Debian's `postgresql` package (bash .ci/test does), or set {DATABASE_URL_VAR}"
+        )
+    });
+    let as_user = unprivileged_user();
+    // `nobody` must reach the directory: a root's TMPDIR may be private.
+    let temp = if as_user.is_some() {
+        PathBuf::from("/tmp")
+    } else {
+        std::env::temp_dir()
+    };
+    let base = temp.join(format!("apikeys-pg-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir(&base).expect("create the server directory");
+    if let Some((uid, gid)) = as_user {
+        std::os::unix::fs::chown(&base, Some(uid), Some(gid)).expect("chown the server directory");
+    }
+    let data = base.join("data");
+    let sock = base.join("sock");
+    std::fs::create_dir(&sock).expect("create the socket directory");
+    if let Some((uid, gid)) = as_user {
+        std::os::unix::fs::chown(&sock, Some(uid), Some(gid)).expect("chown the socket directory");
+    }
+    spawn_watchdog(&bin, &base, &data, as_user.is_some());
+
+    let run = |program: &str, args: &[&str]| {
+        let mut command = if as_user.is_some() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "nobody", "--"]).arg(bin.join(program));
+            c
+        } else {
+            Command::new(bin.join(program))
+        };
+        let output = command
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        assert!(
+            output.status.success(),
+            "{program} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let data_arg = data.to_str().expect("UTF-8 temp path");
+    run(
+        "initdb",
+        &[
+            "-D",
+            data_arg,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        ],
+    );
+    let server_options = format!(
+        "-c listen_addresses='' -k {} -c fsync=off -c synchronous_commit=off \
+         -c full_page_writes=off -c max_connections=400",
+        sock.display()
+    );
+    let log = base.join("server.log");
+    run(
+        "pg_ctl",
+        &[
+            "-D",
+            data_arg,
+            "-l",
+            log.to_str().expect("UTF-8 temp path"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            &server_options,
+            "start",
+        ],
+    );
+    Server {
+        url: format!(
+            "postgres://postgres@localhost:5432/postgres?host={}",
+            sock.display()
+        ),
+        external: false,
+    }
+}
+
+/// Stops the server and removes its directory once this process has ended.
+fn spawn_watchdog(bin: &Path, base: &Path, data: &Path, unprivileged: bool) {
+    let pg_ctl = bin.join("pg_ctl");
+    let as_user = if unprivileged {
+        "runuser -u nobody -- "
+    } else {
+        ""
+    };
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.3; done; \
+         {as_user}'{pg_ctl}' -D '{data}' -m immediate -w stop >/dev/null 2>&1; rm -rf '{base}'",
+        pid = std::process::id(),
+        pg_ctl = pg_ctl.display(),
+        data = data.display(),
+        base = base.display(),
+    );
+    // Never waited for: it must outlive this process.
+    #[allow(clippy::zombie_processes)]
+    Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the cleanup watchdog");
+}
+
+/// `nobody`'s ids when running as root.
+fn unprivileged_user() -> Option<(u32, u32)> {
+    let id = |flag: &str| -> Option<u32> {
+        let out = Command::new("id").args([flag]).output().ok()?;
+        String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+    };
+    if id("-u")? != 0 {
+        return None;
+    }
+    let nobody = |flag: &str| -> Option<u32> {
+        let out = Command::new("id").args([flag, "nobody"]).output().ok()?;
+        String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+    };
+    Some((nobody("-u")?, nobody("-g")?))
+}
+
+/// The directory holding `initdb` and `pg_ctl`: on PATH, or Debian's versioned directory.
+fn postgres_bin_dir() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
+    });
+    if let Some(dir) = on_path {
+        // Debian links initdb into PATH in some setups; pg_ctl beside the real binary is the
+        // matching version.
+        let real = std::fs::canonicalize(dir.join("initdb")).ok()?;
+        return real.parent().map(Path::to_path_buf);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
