@@ -14,9 +14,15 @@ use crate::{Command, CreateArgs, ListArgs};
 /// Longest line `verify` reads: far above any key format, small enough to bound memory.
 const MAX_KEY_INPUT: usize = 4096;
 
-pub(crate) async fn run(command: Command, location: &StoreLocation) -> Result<ExitCode, String> {
+pub(crate) async fn run(
+    command: Command,
+    location: &StoreLocation,
+    django_table: Option<&str>,
+) -> Result<ExitCode, String> {
     let create = matches!(command, Command::Create(_));
-    let store = open_store(location, create).map_err(|e| e.to_string())?;
+    let store = open_store(location, django_table, create)
+        .await
+        .map_err(|e| e.to_string())?;
     let keys = ApiKeys::builder_shared(store).build();
     match command {
         Command::Create(args) => create_key(&keys, args).await,

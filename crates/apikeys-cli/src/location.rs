@@ -6,9 +6,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use apikeys::KeyStore;
+use apikeys_postgres::PostgresStore;
 use apikeys_redb::{OpenError, RedbStore};
 
-/// Where the keys are: a redb file, or (later) a PostgreSQL database.
+/// Where the keys are: a redb file, or a PostgreSQL database.
 ///
 /// ```
 /// use apikeys_cli::StoreLocation;
@@ -34,7 +35,7 @@ impl FromStr for StoreLocation {
         if s.is_empty() {
             return Err("the store location is empty".into());
         }
-        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+        if PostgresStore::accepts_url(s) {
             Ok(Self::Postgres(s.to_owned()))
         } else {
             Ok(Self::Redb(PathBuf::from(s)))
@@ -69,23 +70,32 @@ pub enum StoreOpenError {
     /// The redb file could not be opened (missing, in use, corrupt, …).
     #[error(transparent)]
     Redb(#[from] OpenError),
-    /// This kind of location is not supported by this build.
-    #[error("{location}: {what} stores are not supported yet")]
-    Unsupported {
+    /// The PostgreSQL database could not be used (unreachable, wrong table, …).
+    #[error("{location}: {source}")]
+    Postgres {
         /// The location, without any password.
         location: String,
-        /// The kind of store.
-        what: &'static str,
+        /// What went wrong.
+        source: apikeys_postgres::Error,
     },
+    /// A Django table was asked for, but the store is not PostgreSQL.
+    #[error("{0}: --django-table needs a postgres:// store")]
+    DjangoTableNeedsPostgres(String),
 }
 
 /// Opens the store at `location`. A missing redb file is created only if
-/// `create_if_missing`; otherwise it is an error and nothing is created.
-pub fn open_store(
+/// `create_if_missing`; otherwise it is an error and nothing is created. With
+/// `django_table`, a PostgreSQL store uses the table djangorestframework-api-key created
+/// (see [`apikeys_postgres::DJANGO_TABLE`]) instead of apikeys' own.
+pub async fn open_store(
     location: &StoreLocation,
+    django_table: Option<&str>,
     create_if_missing: bool,
 ) -> Result<Arc<dyn KeyStore>, StoreOpenError> {
     match location {
+        StoreLocation::Redb(_) if django_table.is_some() => Err(
+            StoreOpenError::DjangoTableNeedsPostgres(location.to_string()),
+        ),
         StoreLocation::Redb(path) => {
             let store = if create_if_missing {
                 RedbStore::open(path)?
@@ -94,10 +104,18 @@ pub fn open_store(
             };
             Ok(Arc::new(store))
         }
-        StoreLocation::Postgres(_) => Err(StoreOpenError::Unsupported {
-            location: location.to_string(),
-            what: "PostgreSQL",
-        }),
+        StoreLocation::Postgres(url) => {
+            let store = match django_table {
+                Some(table) => PostgresStore::connect_django(url, table).await,
+                None => PostgresStore::connect(url).await,
+            };
+            store
+                .map(|s| Arc::new(s) as Arc<dyn KeyStore>)
+                .map_err(|source| StoreOpenError::Postgres {
+                    location: location.to_string(),
+                    source,
+                })
+        }
     }
 }
 

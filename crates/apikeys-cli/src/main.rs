@@ -16,7 +16,7 @@ use time::{Duration, OffsetDateTime};
 #[derive(Debug, Parser)]
 #[command(name = "apikeys", version)]
 struct Cli {
-    /// The store: a redb file path (or set APIKEYS_STORE).
+    /// The store: a redb file path, or a postgres:// URL (or set APIKEYS_STORE).
     // The value stays out of --help: a database URL may carry a password.
     #[arg(
         long,
@@ -26,6 +26,18 @@ struct Cli {
         value_name = "LOCATION"
     )]
     store: Option<StoreLocation>,
+
+    /// With a postgres:// store: use the table djangorestframework-api-key created
+    /// (rest_framework_api_key_apikey, or --django-table=NAME) instead of apikeys' own.
+    #[arg(
+        long,
+        global = true,
+        value_name = "TABLE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = apikeys_postgres::DJANGO_TABLE
+    )]
+    django_table: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -138,7 +150,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli.command, &store)) {
+    match runtime.block_on(commands::run(
+        cli.command,
+        &store,
+        cli.django_table.as_deref(),
+    )) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use apikeys_postgres::testing::TestSchema;
 use serde_json::Value;
 
 struct Run {
@@ -415,20 +416,85 @@ fn usage_errors_exit_2_with_one_line() {
 }
 
 #[test]
-fn postgres_locations_are_not_supported_yet() {
-    apikeys(
-        Some(Path::new("postgres://admin:secret@localhost/keys")),
+fn unreachable_postgres_is_one_line_without_the_password() {
+    // Nothing listens on port 1 of the loopback: the connection is refused at once.
+    let run = apikeys(
+        Some(Path::new("postgres://admin:s3cret@127.0.0.1:1/keys")),
         &["list"],
         "",
     )
     .code(1)
-    .one_error_line("not supported yet");
-    let run = apikeys(
-        Some(Path::new("postgresql://admin:secret@localhost/keys")),
-        &["list"],
+    .one_error_line("postgres://127.0.0.1:1/keys");
+    assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+}
+
+#[test]
+fn django_table_needs_a_postgres_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store_in(&dir);
+    apikeys(Some(&store), &["--django-table", "list"], "")
+        .code(1)
+        .one_error_line("--django-table needs a postgres:// store");
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The same life cycle as on a redb file, on a throwaway PostgreSQL server.
+#[test]
+fn postgres_store_create_list_verify_revoke() {
+    let runtime = runtime();
+    let schema = runtime.block_on(TestSchema::new());
+    let url = schema.url_with_schema();
+    let store = Path::new(&url);
+    let key = create(store, &["--name", "on postgres", "--scope", "heroes:read"]);
+    let listed = apikeys(Some(store), &["list", "--json"], "").ok().json();
+    assert_eq!(listed[0]["name"], "on postgres");
+    assert_eq!(listed[0]["scopes"][0], "heroes:read");
+    apikeys(Some(store), &["verify"], &key).ok();
+    apikeys(Some(store), &["revoke", prefix(&key), "--yes"], "").ok();
+    let run = apikeys(Some(store), &["verify"], &key).code(1);
+    assert_eq!(run.stdout.trim(), "revoked");
+}
+
+/// `--django-table` reads and writes djangorestframework-api-key's table.
+#[test]
+fn postgres_django_table() {
+    let runtime = runtime();
+    let schema = runtime.block_on(TestSchema::new());
+    let url = schema.url_with_schema();
+    let store = Path::new(&url);
+    apikeys(Some(store), &["--django-table", "list"], "")
+        .code(1)
+        .one_error_line("rest_framework_api_key_apikey");
+    apikeys(Some(store), &["--django-table=custom_keys", "list"], "")
+        .code(1)
+        .one_error_line("custom_keys");
+    runtime.block_on(schema.create_django_table());
+    let key = create(store, &["--django-table", "--name", "from the cli"]);
+    apikeys(Some(store), &["--django-table", "verify"], &key).ok();
+    apikeys(
+        Some(store),
+        &["--django-table", "create", "--name", "x", "--scope", "s"],
         "",
-    );
-    assert!(!run.stderr.contains("secret"), "{}", run.stderr);
+    )
+    .code(1)
+    .one_error_line("scopes");
+    let shown = apikeys(
+        Some(store),
+        &["--django-table", "show", prefix(&key), "--json"],
+        "",
+    )
+    .ok()
+    .json();
+    assert_eq!(shown["name"], "from the cli");
+    // apikeys' own table in the same schema knows nothing of it.
+    let run = apikeys(Some(store), &["verify"], &key).code(1);
+    assert_eq!(run.stdout.trim(), "not_found");
 }
 
 #[test]

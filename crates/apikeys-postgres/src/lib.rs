@@ -8,6 +8,8 @@ mod list;
 mod migrate;
 mod row;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use crate::error::Error;
 pub use crate::layout::DJANGO_TABLE;

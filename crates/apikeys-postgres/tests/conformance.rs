@@ -1,34 +1,12 @@
 //! `PostgresStore` passes the core's store conformance suite, in its own table and (for
 //! the cases that need neither scopes nor metadata) in djangorestframework-api-key's table.
 
-mod support;
-
 use std::sync::Arc;
 
 use apikeys::testing::store;
 use apikeys::{ApiKeys, KeyStore, ListQuery, NewKey, StoreError};
+use apikeys_postgres::testing::{DJANGO_DDL, TestSchema};
 use apikeys_postgres::{DJANGO_TABLE, Error, PostgresStore};
-use support::TestSchema;
-
-/// The DDL Django 5.2 emits for djangorestframework-api-key 3.x's migrations 0001–0005
-/// (see crates/apikeys/tests/data/DJANGO_FORMATS.md); the interop test runs the real ones.
-const DJANGO_DDL: &str = r#"
-CREATE TABLE "rest_framework_api_key_apikey" (
-  "id"          varchar(150) NOT NULL PRIMARY KEY,
-  "created"     timestamp with time zone NOT NULL,
-  "name"        varchar(50) NOT NULL,
-  "revoked"     boolean NOT NULL,
-  "expiry_date" timestamp with time zone NULL,
-  "hashed_key"  varchar(150) NOT NULL,
-  "prefix"      varchar(8) NOT NULL UNIQUE
-);
-CREATE INDEX "rest_framework_api_key_apikey_id_6e07e68e_like"
-  ON "rest_framework_api_key_apikey" ("id" varchar_pattern_ops);
-CREATE INDEX "rest_framework_api_key_apikey_created_c61872d9"
-  ON "rest_framework_api_key_apikey" ("created");
-CREATE INDEX "rest_framework_api_key_apikey_prefix_4e0db5f8_like"
-  ON "rest_framework_api_key_apikey" ("prefix" varchar_pattern_ops);
-"#;
 
 /// Each case gets its own schema; the schemas live until the test ends.
 async fn own_store(schemas: &std::sync::Mutex<Vec<TestSchema>>) -> PostgresStore {

@@ -6,8 +6,6 @@
 //! The virtual environment is kept under the target directory and reused while the pinned
 //! requirements stay the same. `APIKEYS_TEST_PYTHON` picks the interpreter (default `python3`).
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -16,9 +14,9 @@ use std::sync::OnceLock;
 use apikeys::{
     ApiKeys, Denial, DjangoHasher, Hashers, KeyStore, ListQuery, NewKey, Sha512Hasher, VerifyError,
 };
+use apikeys_postgres::testing::TestSchema;
 use apikeys_postgres::{DJANGO_TABLE, PostgresStore};
 use serde_json::{Value, json};
-use support::TestSchema;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 

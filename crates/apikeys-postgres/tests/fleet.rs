@@ -1,13 +1,11 @@
 //! Several servers, one database: separate pools create, verify and revoke at once, and
 //! each sees the others' writes, revocations included, on its next query.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 
 use apikeys::{ApiKeys, Denial, NewKey, VerifyError};
 use apikeys_postgres::PostgresStore;
-use support::TestSchema;
+use apikeys_postgres::testing::TestSchema;
 
 const SERVERS: usize = 4;
 const KEYS_PER_SERVER: usize = 12;

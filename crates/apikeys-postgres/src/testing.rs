@@ -1,11 +1,11 @@
-//! The tests' database: a throwaway PostgreSQL server started once per test binary, or an
-//! existing server named by `APIKEYS_TEST_DATABASE_URL`. Every test works in a fresh schema.
+//! A database for tests (feature `testing`): a throwaway PostgreSQL server started once per
+//! test process, or an existing server named by `APIKEYS_TEST_DATABASE_URL`. Every test
+//! works in a fresh schema. Used by this crate's tests and by the `apikeys` command's and
+//! the example servers' tests of `--store postgres://…`.
 //!
 //! The throwaway server lives in a temporary directory that a watchdog process removes, after
 //! stopping the server, as soon as the test process is gone — whether the tests passed,
 //! failed or the process was killed.
-
-#![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,6 +21,27 @@ use sqlx::{ConnectOptions, PgPool};
 /// needs the right to create schemas in that database).
 pub const DATABASE_URL_VAR: &str = "APIKEYS_TEST_DATABASE_URL";
 
+/// The DDL Django 5.2 emits for djangorestframework-api-key 3.x's migrations 0001–0005
+/// (see crates/apikeys/tests/data/DJANGO_FORMATS.md); the interop test runs the real ones.
+pub const DJANGO_DDL: &str = r#"
+CREATE TABLE "rest_framework_api_key_apikey" (
+  "id"          varchar(150) NOT NULL PRIMARY KEY,
+  "created"     timestamp with time zone NOT NULL,
+  "name"        varchar(50) NOT NULL,
+  "revoked"     boolean NOT NULL,
+  "expiry_date" timestamp with time zone NULL,
+  "hashed_key"  varchar(150) NOT NULL,
+  "prefix"      varchar(8) NOT NULL UNIQUE
+);
+CREATE INDEX "rest_framework_api_key_apikey_id_6e07e68e_like"
+  ON "rest_framework_api_key_apikey" ("id" varchar_pattern_ops);
+CREATE INDEX "rest_framework_api_key_apikey_created_c61872d9"
+  ON "rest_framework_api_key_apikey" ("created");
+CREATE INDEX "rest_framework_api_key_apikey_prefix_4e0db5f8_like"
+  ON "rest_framework_api_key_apikey" ("prefix" varchar_pattern_ops);
+"#;
+
+/// The test server.
 pub struct Server {
     /// A URL that both sqlx and the Django script understand.
     pub url: String,
@@ -29,6 +50,7 @@ pub struct Server {
 
 static SERVER: OnceLock<Server> = OnceLock::new();
 
+/// The server of this process, started on first use.
 pub fn server() -> &'static Server {
     SERVER.get_or_init(|| match std::env::var(DATABASE_URL_VAR) {
         Ok(url) if !url.is_empty() => Server {
@@ -41,7 +63,9 @@ pub fn server() -> &'static Server {
 
 /// A fresh, empty schema; a pool made by [`TestSchema::pool`] uses it as its `search_path`.
 pub struct TestSchema {
+    /// The schema's name.
     pub name: String,
+    /// The server's URL (without the schema).
     pub url: String,
     external: bool,
 }
@@ -49,6 +73,7 @@ pub struct TestSchema {
 static SCHEMAS: AtomicU32 = AtomicU32::new(0);
 
 impl TestSchema {
+    /// Creates a fresh schema on the test server.
     pub async fn new() -> Self {
         let server = server();
         let n = SCHEMAS.fetch_add(1, Ordering::Relaxed);
@@ -68,6 +93,26 @@ impl TestSchema {
         }
     }
 
+    /// A URL whose connections use this schema, for programs given `--store URL`.
+    pub fn url_with_schema(&self) -> String {
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{separator}options=-c%20search_path%3D{}",
+            self.url, self.name
+        )
+    }
+
+    /// Creates djangorestframework-api-key's table in this schema, as its migrations do.
+    pub async fn create_django_table(&self) {
+        let pool = self.pool().await;
+        sqlx::raw_sql(DJANGO_DDL)
+            .execute(&pool)
+            .await
+            .expect("Django DDL");
+        pool.close().await;
+    }
+
+    /// Connection options using this schema.
     pub fn options(&self) -> PgConnectOptions {
         options(&self.url).options([("search_path", self.name.as_str())])
     }
