@@ -1,0 +1,101 @@
+//! Why a store could not be opened, and the conversion of redb's errors.
+
+use std::io;
+use std::path::PathBuf;
+
+use apikeys::StoreError;
+
+/// Why [`RedbStore::open`](crate::RedbStore::open) or
+/// [`open_existing`](crate::RedbStore::open_existing) failed. Every message is one line
+/// naming the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// `open_existing` on a path where there is no file.
+    #[error("API key store {} does not exist", path.display())]
+    Missing {
+        /// The path.
+        path: PathBuf,
+    },
+    /// Another process (or another `open` in this one) has the file open.
+    #[error(
+        "API key store {} is in use by another process (a redb file is open in one process at a time)",
+        path.display()
+    )]
+    InUse {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is not a redb database, or is damaged (e.g. truncated).
+    #[error("{} is not a valid API key store: {reason}", path.display())]
+    Corrupt {
+        /// The path.
+        path: PathBuf,
+        /// What redb found wrong.
+        reason: String,
+    },
+    /// The file was written by a newer release whose tables this one cannot read.
+    #[error(
+        "API key store {} was written by a newer apikeys-redb (table layout {found}, this release reads {supported})",
+        path.display()
+    )]
+    TooNew {
+        /// The path.
+        path: PathBuf,
+        /// The layout version found in the file.
+        found: u64,
+        /// The newest layout this release reads.
+        supported: u64,
+    },
+    /// The file could not be read or written.
+    #[error("cannot open API key store {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// redb refused the file for another reason.
+    #[error("cannot open API key store {}: {source}", path.display())]
+    Database {
+        /// The path.
+        path: PathBuf,
+        /// redb's error.
+        #[source]
+        source: redb::Error,
+    },
+}
+
+impl OpenError {
+    pub(crate) fn from_redb(path: PathBuf, error: impl Into<redb::Error>) -> Self {
+        match error.into() {
+            redb::Error::DatabaseAlreadyOpen | redb::Error::LockProtocolMismatch => {
+                Self::InUse { path }
+            }
+            redb::Error::Corrupted(reason) => Self::Corrupt { path, reason },
+            redb::Error::Io(source) => match source.kind() {
+                io::ErrorKind::NotFound => Self::Missing { path },
+                // A file shorter than redb's header, or with a header that makes no sense.
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData => Self::Corrupt {
+                    path,
+                    reason: source.to_string(),
+                },
+                _ => Self::Io { path, source },
+            },
+            source => Self::Database { path, source },
+        }
+    }
+}
+
+/// Any redb failure on an open store.
+pub(crate) fn backend(error: impl Into<redb::Error>) -> StoreError {
+    StoreError::backend(error.into())
+}
+
+pub(crate) fn corrupt(prefix: &str, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        prefix: prefix.to_owned(),
+        reason: reason.into(),
+    }
+}

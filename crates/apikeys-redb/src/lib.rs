@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+mod cache;
+mod codec;
+mod error;
+mod list;
+mod open;
+mod shared;
+mod store;
+mod tables;
+
+pub use crate::error::OpenError;
+pub use crate::open::{DEFAULT_CACHE_CAPACITY, RedbStoreBuilder};
+pub use crate::store::RedbStore;

@@ -1,0 +1,201 @@
+//! Opening a store: from a path, or on a database the application already has.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use apikeys::StoreError;
+use redb::{Database, ReadableDatabase, ReadableTable, TableError};
+
+use crate::error::{OpenError, backend};
+use crate::shared::shared_for;
+use crate::store::RedbStore;
+use crate::tables::{BY_CREATED, LAYOUT, LAYOUT_KEY, META, RECORDS};
+
+/// Records kept in memory by default: a few hundred bytes each, so tens of MB at most.
+pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
+
+/// Options for opening a [`RedbStore`].
+///
+/// ```no_run
+/// # fn main() -> Result<(), apikeys_redb::OpenError> {
+/// let store = apikeys_redb::RedbStore::builder()
+///     .cache_capacity(10_000)
+///     .open("keys.redb")?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RedbStoreBuilder {
+    cache_capacity: usize,
+    check_integrity: bool,
+}
+
+impl Default for RedbStoreBuilder {
+    fn default() -> Self {
+        Self {
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            check_integrity: true,
+        }
+    }
+}
+
+impl RedbStoreBuilder {
+    /// How many records the cache holds (default [`DEFAULT_CACHE_CAPACITY`]); 0 disables
+    /// it. The cache belongs to the database: stores sharing one keep the first one's size.
+    #[must_use]
+    pub fn cache_capacity(mut self, records: usize) -> Self {
+        self.cache_capacity = records;
+        self
+    }
+
+    /// Whether opening a file checks every page's checksum (default: yes). A file damaged
+    /// outside redb then fails to open with [`OpenError::Corrupt`]; without the check redb
+    /// trusts a cleanly closed file, and may panic on one that was altered. The check reads
+    /// the whole file (about a second per few hundred MB). Files left by a crash are always
+    /// checked and repaired.
+    #[must_use]
+    pub fn check_integrity(mut self, check: bool) -> Self {
+        self.check_integrity = check;
+        self
+    }
+
+    /// Opens the store at `path`, creating the file if there is none.
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<RedbStore, OpenError> {
+        let path = path.as_ref();
+        let db = self
+            .redb()
+            .create(path)
+            .map_err(|e| OpenError::from_redb(path.to_owned(), e))?;
+        self.finish(db, path)
+    }
+
+    /// Opens the store at `path`, failing with [`OpenError::Missing`] (and creating
+    /// nothing) if there is no file.
+    pub fn open_existing(&self, path: impl AsRef<Path>) -> Result<RedbStore, OpenError> {
+        let path = path.as_ref();
+        match path.try_exists() {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(OpenError::Missing {
+                    path: path.to_owned(),
+                });
+            }
+            Err(source) => {
+                return Err(OpenError::Io {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        }
+        let db = self
+            .redb()
+            .open(path)
+            .map_err(|e| OpenError::from_redb(path.to_owned(), e))?;
+        self.finish(db, path)
+    }
+
+    /// Rewrites the file at `path` without its free space; it must not be open elsewhere.
+    /// redb grows a file in doubling steps and reuses freed pages rather than returning
+    /// them, so after a large import or many deletions this can halve the file.
+    pub fn compact(&self, path: impl AsRef<Path>) -> Result<(), OpenError> {
+        let path = path.as_ref();
+        let RedbStore { shared } = self.open_existing(path)?;
+        let shared = std::sync::Arc::try_unwrap(shared).map_err(|_| OpenError::InUse {
+            path: path.to_owned(),
+        })?;
+        let mut db = std::sync::Arc::try_unwrap(shared.db).map_err(|_| OpenError::InUse {
+            path: path.to_owned(),
+        })?;
+        db.compact()
+            .map_err(|e| OpenError::from_redb(path.to_owned(), e))?;
+        Ok(())
+    }
+
+    /// A store on `db`, which the application may use for its own tables too. Stores made
+    /// from the same `Arc<Database>` share one cache and see each other's writes at once.
+    pub fn from_database(&self, db: Arc<Database>) -> Result<RedbStore, StoreError> {
+        let (shared, fresh) = shared_for(db, self.cache_capacity);
+        if fresh {
+            prepare(&shared.db).map_err(|e| match e {
+                Prepare::TooNew(found) => StoreError::Unsupported(format!(
+                    "the key tables were written by a newer apikeys-redb (layout {found}, this release reads {LAYOUT})"
+                )),
+                Prepare::Redb(e) => backend(e),
+            })?;
+        }
+        Ok(RedbStore::new(shared))
+    }
+
+    fn redb(&self) -> redb::Builder {
+        let mut builder = redb::Builder::new();
+        builder.set_check_integrity_on_open(self.check_integrity);
+        builder
+    }
+
+    fn finish(&self, db: Database, path: &Path) -> Result<RedbStore, OpenError> {
+        prepare(&db).map_err(|e| match e {
+            Prepare::TooNew(found) => OpenError::TooNew {
+                path: path.to_owned(),
+                found,
+                supported: LAYOUT,
+            },
+            Prepare::Redb(e) => OpenError::from_redb(path.to_owned(), e),
+        })?;
+        let (shared, _) = shared_for(Arc::new(db), self.cache_capacity);
+        Ok(RedbStore::new(shared))
+    }
+}
+
+enum Prepare {
+    TooNew(u64),
+    Redb(redb::Error),
+}
+
+macro_rules! prepare_from {
+    ($($error:ty),*) => {$(
+        impl From<$error> for Prepare {
+            fn from(e: $error) -> Self {
+                Self::Redb(e.into())
+            }
+        }
+    )*};
+}
+prepare_from!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// Makes sure the tables exist and are a layout this release reads. Only a new file pays
+/// for a write transaction.
+fn prepare(db: &Database) -> Result<(), Prepare> {
+    {
+        let txn = db.begin_read()?;
+        match txn.open_table(META) {
+            Ok(meta) => {
+                if let Some(found) = meta.get(LAYOUT_KEY)? {
+                    let found = found.value();
+                    return if found > LAYOUT {
+                        Err(Prepare::TooNew(found))
+                    } else {
+                        Ok(())
+                    };
+                }
+            }
+            Err(TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let txn = db.begin_write()?;
+    {
+        txn.open_table(RECORDS)?;
+        txn.open_table(BY_CREATED)?;
+        let mut meta = txn.open_table(META)?;
+        if meta.get(LAYOUT_KEY)?.is_none() {
+            meta.insert(LAYOUT_KEY, LAYOUT)?;
+        }
+    }
+    txn.commit()?;
+    Ok(())
+}
