@@ -42,8 +42,3 @@ pub use crate::verify::{Denial, DenialResponse, VerifiedKey, VerifyError};
 /// and [`KeyPolicy`], `time` for timestamps.
 pub use async_trait::async_trait;
 pub use time;
-
-/// The project README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ProjectReadme;

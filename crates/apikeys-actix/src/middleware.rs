@@ -1,0 +1,128 @@
+//! Middleware protecting every route of an app, scope or resource.
+
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::EitherBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::{Error, HttpMessage};
+
+use crate::config::ApiKeyConfig;
+use crate::headers::{Headers, query};
+
+/// Marks a request that a [`RequireApiKey`] let through, with the configuration that
+/// answers for it (extractors behind the middleware use its denial response).
+#[derive(Clone)]
+pub(crate) struct Guarded(pub(crate) ApiKeyConfig);
+
+/// Middleware that refuses requests without a valid key (holding the required scopes)
+/// before they reach any handler. Granted requests carry the
+/// [`VerifiedKey`](apikeys::VerifiedKey) in their extensions: read it with
+/// `web::ReqData<VerifiedKey>` or [`Verified`](crate::Verified).
+///
+/// ```
+/// use actix_web::{App, web};
+/// use apikeys::VerifiedKey;
+/// use apikeys_actix::{ApiKeyConfig, RequireApiKey};
+///
+/// let keys = apikeys::ApiKeys::new(apikeys::MemoryStore::new());
+/// let app = App::new().service(
+///     web::scope("/admin")
+///         .wrap(RequireApiKey::new(keys).scopes(["admin"]))
+///         .route("/stats", web::get().to(|key: web::ReqData<VerifiedKey>| async move {
+///             format!("stats for {}", key.name())
+///         })),
+/// );
+/// ```
+#[derive(Clone, Debug)]
+pub struct RequireApiKey {
+    config: ApiKeyConfig,
+    scopes: Arc<[String]>,
+}
+
+impl RequireApiKey {
+    /// Requires a valid key, verified with `config` (an [`ApiKeyConfig`] or an
+    /// [`ApiKeys`](apikeys::ApiKeys)).
+    pub fn new(config: impl Into<ApiKeyConfig>) -> Self {
+        Self {
+            config: config.into(),
+            scopes: Arc::new([]),
+        }
+    }
+
+    /// Also requires every one of `scopes`.
+    #[must_use]
+    pub fn scopes<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+impl<Inner, B> Transform<Inner, ServiceRequest> for RequireApiKey
+where
+    Inner: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = RequireApiKeyService<Inner>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: Inner) -> Self::Future {
+        ready(Ok(RequireApiKeyService {
+            service: Rc::new(service),
+            guard: self.clone(),
+        }))
+    }
+}
+
+/// The service [`RequireApiKey`] wraps around `Inner`.
+#[derive(Debug)]
+pub struct RequireApiKeyService<Inner> {
+    service: Rc<Inner>,
+    guard: RequireApiKey,
+}
+
+impl<Inner, B> Service<ServiceRequest> for RequireApiKeyService<Inner>
+where
+    Inner: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let guard = self.guard.clone();
+        Box::pin(async move {
+            let verified = guard
+                .config
+                .keys
+                .authenticate(
+                    &Headers(request.headers()),
+                    query(request.query_string()),
+                    &guard.scopes,
+                )
+                .await;
+            match verified {
+                Ok(key) => {
+                    request.extensions_mut().insert(key);
+                    request.extensions_mut().insert(Guarded(guard.config));
+                    let response = service.call(request).await?;
+                    Ok(response.map_into_left_body())
+                }
+                Err(error) => {
+                    let response =
+                        actix_web::ResponseError::error_response(&guard.config.error(error));
+                    Ok(request.into_response(response).map_into_right_body())
+                }
+            }
+        })
+    }
+}

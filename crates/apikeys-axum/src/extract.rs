@@ -1,0 +1,180 @@
+//! The `Verified` extractor and its optional form.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use apikeys::{ApiKeys, Denial, VerifiedKey, VerifyError};
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+
+use crate::response::{OnDenial, respond};
+use crate::scopes::{NoScopes, Scopes};
+
+/// Extracts the request's verified API key; refuses the request (401/403/503) otherwise.
+///
+/// The [`ApiKeys`] comes from the router's state through [`FromRef`], so it can be the whole
+/// state or one field of it. `Verified<S>` also requires the [`Scopes`] of `S`;
+/// `Option<Verified>` accepts requests without a key (a key that is present must still be
+/// valid). Behind an [`ApiKeyLayer`](crate::ApiKeyLayer), the layer's verified key is reused
+/// rather than verified again. It dereferences to [`VerifiedKey`].
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use apikeys_axum::Verified;
+///
+/// apikeys_axum::scopes!(HeroesRead = ["heroes:read"]);
+///
+/// async fn ping(key: Verified) -> String {
+///     format!("hello, {}", key.name())
+/// }
+/// async fn heroes(_: Verified<HeroesRead>) -> &'static str {
+///     "Batman, Robin"
+/// }
+/// async fn greet(key: Option<Verified>) -> String {
+///     key.map_or("hello, stranger".into(), |key| format!("hello, {}", key.name()))
+/// }
+///
+/// let keys = apikeys::ApiKeys::new(apikeys::MemoryStore::new());
+/// let app: Router = Router::new()
+///     .route("/ping", get(ping))
+///     .route("/heroes", get(heroes))
+///     .route("/greet", get(greet))
+///     .with_state(keys);
+/// ```
+pub struct Verified<S = NoScopes> {
+    key: VerifiedKey,
+    scopes: PhantomData<fn() -> S>,
+}
+
+impl<S> Verified<S> {
+    /// The verified key.
+    pub fn into_inner(self) -> VerifiedKey {
+        self.key
+    }
+}
+
+impl<S> Deref for Verified<S> {
+    type Target = VerifiedKey;
+
+    fn deref(&self) -> &VerifiedKey {
+        &self.key
+    }
+}
+
+impl<S> Clone for Verified<S> {
+    fn clone(&self) -> Self {
+        Self {
+            key: self.key.clone(),
+            scopes: PhantomData,
+        }
+    }
+}
+
+impl<S> fmt::Debug for Verified<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Verified").field(&self.key).finish()
+    }
+}
+
+/// Why [`Verified`] refused a request; it answers with the [`OnDenial`] found in the
+/// request's extensions, or else [`denial_response`](crate::denial_response).
+#[derive(Debug)]
+pub struct ApiKeyRejection {
+    error: VerifyError,
+    on_denial: Option<OnDenial>,
+}
+
+impl ApiKeyRejection {
+    /// The verification outcome.
+    pub fn error(&self) -> &VerifyError {
+        &self.error
+    }
+}
+
+impl IntoResponse for ApiKeyRejection {
+    fn into_response(self) -> Response {
+        respond(self.on_denial.as_ref(), &self.error)
+    }
+}
+
+impl<S, State> FromRequestParts<State> for Verified<S>
+where
+    S: Scopes,
+    ApiKeys: FromRef<State>,
+    State: Send + Sync,
+{
+    type Rejection = ApiKeyRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, Self::Rejection> {
+        match authenticate::<S>(parts, &ApiKeys::from_ref(state), true).await {
+            Ok(Some(key)) => Ok(Self::new(key)),
+            Ok(None) => Err(rejection(parts, Denial::Missing.into())),
+            Err(error) => Err(rejection(parts, error)),
+        }
+    }
+}
+
+impl<S, State> OptionalFromRequestParts<State> for Verified<S>
+where
+    S: Scopes,
+    ApiKeys: FromRef<State>,
+    State: Send + Sync,
+{
+    type Rejection = ApiKeyRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &State,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match authenticate::<S>(parts, &ApiKeys::from_ref(state), false).await {
+            Ok(key) => Ok(key.map(Self::new)),
+            Err(error) => Err(rejection(parts, error)),
+        }
+    }
+}
+
+impl<S> Verified<S> {
+    fn new(key: VerifiedKey) -> Self {
+        Self {
+            key,
+            scopes: PhantomData,
+        }
+    }
+}
+
+fn rejection(parts: &Parts, error: VerifyError) -> ApiKeyRejection {
+    ApiKeyRejection {
+        error,
+        on_denial: parts.extensions.get::<OnDenial>().cloned(),
+    }
+}
+
+/// The key a layer verified, or else the request's key verified now.
+async fn authenticate<S: Scopes>(
+    parts: &Parts,
+    keys: &ApiKeys,
+    required: bool,
+) -> Result<Option<VerifiedKey>, VerifyError> {
+    if let Some(key) = parts.extensions.get::<VerifiedKey>() {
+        if key.has_scopes(S::SCOPES) {
+            return Ok(Some(key.clone()));
+        }
+        tracing::info!(
+            reason = Denial::InsufficientScope.code(),
+            prefix = key.prefix(),
+            "API key denied"
+        );
+        return Err(Denial::InsufficientScope.into());
+    }
+    let query = parts.uri.query();
+    if required {
+        keys.authenticate(&parts.headers, query, S::SCOPES)
+            .await
+            .map(Some)
+    } else {
+        keys.authenticate_optional(&parts.headers, query, S::SCOPES)
+            .await
+    }
+}

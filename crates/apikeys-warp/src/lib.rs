@@ -1,0 +1,10 @@
+#![doc = include_str!("../README.md")]
+
+mod filters;
+mod rejection;
+
+pub use crate::filters::{optional, verified, verified_with_scopes};
+pub use crate::rejection::{ApiKeyRejection, denial_response, recover, recover_with};
+
+/// Re-exported so applications need not name the core crate for the common types.
+pub use apikeys::{ApiKeys, VerifiedKey, VerifyError};

@@ -1,0 +1,35 @@
+//! The example routes on actix-web.
+
+use actix_web::{HttpResponse, web};
+use apikeys::ApiKeys;
+use apikeys_actix::{ApiKeyConfig, Verified};
+
+use crate::body::{HEROES_SCOPE, heroes_body, ping_body, public_body};
+
+apikeys_actix::scopes!(
+    /// What `GET /heroes` requires.
+    pub HeroesRead = [HEROES_SCOPE]
+);
+
+/// `GET /public`, `GET /ping` (a key) and `GET /heroes` (a key with `heroes:read`), for
+/// `App::configure`.
+pub fn configure(keys: ApiKeys) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |config| {
+        config
+            .app_data(ApiKeyConfig::new(keys))
+            .route(
+                "/public",
+                web::get().to(|| async { HttpResponse::Ok().json(public_body()) }),
+            )
+            .route("/ping", web::get().to(ping))
+            .route("/heroes", web::get().to(heroes));
+    }
+}
+
+async fn ping(key: Verified) -> HttpResponse {
+    HttpResponse::Ok().json(ping_body(&key))
+}
+
+async fn heroes(_: Verified<HeroesRead>) -> HttpResponse {
+    HttpResponse::Ok().json(heroes_body())
+}

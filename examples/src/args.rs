@@ -1,0 +1,122 @@
+//! The command line the example servers share, and opening the store it names.
+
+use std::net::SocketAddr;
+
+use apikeys::{ApiKeys, KeySource, NewKey};
+use apikeys_cli::{StoreLocation, StoreOpenError, open_store};
+
+/// `axum-server`, `actix-server` and `warp-server` take the same options.
+#[derive(Debug, clap::Parser)]
+#[command(
+    version,
+    about = "An example server protecting GET /ping and GET /heroes with API keys."
+)]
+pub struct ServerArgs {
+    /// The key store: a redb file (created if missing) or a postgres:// URL.
+    #[arg(
+        long,
+        env = "APIKEYS_STORE",
+        hide_env_values = true,
+        value_name = "LOCATION"
+    )]
+    pub store: StoreLocation,
+    /// With a postgres:// store: use djangorestframework-api-key's table
+    /// (rest_framework_api_key_apikey, or --django-table=NAME).
+    #[arg(
+        long,
+        value_name = "TABLE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = apikeys_postgres::DJANGO_TABLE
+    )]
+    pub django_table: Option<String>,
+    /// Address to listen on (port 0 picks a free one; the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:8000", value_name = "IP:PORT")]
+    pub addr: SocketAddr,
+    /// Read keys from this header (e.g. X-Api-Key) instead of Authorization.
+    #[arg(long, value_name = "NAME", value_parser = header_name)]
+    pub key_header: Option<String>,
+    /// The Authorization keyword, instead of Api-Key (e.g. Bearer).
+    #[arg(long, value_name = "WORD", value_parser = scheme)]
+    pub scheme: Option<String>,
+    /// Create a key with this name at startup and print it, once.
+    #[arg(long, value_name = "NAME")]
+    pub create_key: Option<String>,
+    /// A scope for the key made by --create-key (repeat for more).
+    #[arg(long = "scope", value_name = "SCOPE", requires = "create_key")]
+    pub scopes: Vec<String>,
+}
+
+impl ServerArgs {
+    /// Where requests carry keys: the custom header and/or the Authorization keyword.
+    pub fn sources(&self) -> Vec<KeySource> {
+        let mut sources = Vec::new();
+        if let Some(header) = &self.key_header {
+            sources.push(KeySource::header(header));
+        }
+        if self.scheme.is_some() || sources.is_empty() {
+            sources.push(KeySource::authorization(
+                self.scheme.as_deref().unwrap_or("Api-Key"),
+            ));
+        }
+        sources
+    }
+}
+
+fn header_name(name: &str) -> Result<String, String> {
+    axum::http::HeaderName::from_bytes(name.as_bytes())
+        .map(|_| name.to_owned())
+        .map_err(|_| format!("{name:?} is not a valid header name"))
+}
+
+fn scheme(word: &str) -> Result<String, String> {
+    let valid = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b':' && b != b',');
+    if valid {
+        Ok(word.to_owned())
+    } else {
+        Err(format!("{word:?} is not a single Authorization keyword"))
+    }
+}
+
+/// Why a server could not start. One line each.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The store could not be opened (missing directory, in use by another process, …).
+    #[error(transparent)]
+    Store(#[from] StoreOpenError),
+    /// `--create-key` failed (e.g. a name over 50 characters).
+    #[error("cannot create key: {0}")]
+    CreateKey(#[from] apikeys::Error),
+}
+
+/// Opens the store (creating a missing redb file), configures the key sources, and makes
+/// and prints the `--create-key` key.
+pub async fn prepare(args: &ServerArgs) -> Result<ApiKeys, StartError> {
+    let store = open_store(&args.store, args.django_table.as_deref(), true).await?;
+    let keys = ApiKeys::builder_shared(store)
+        .sources(args.sources())
+        .build();
+    if let Some(name) = &args.create_key {
+        let created = keys
+            .create(NewKey::named(name.as_str()).scopes(args.scopes.iter().cloned()))
+            .await?;
+        print_created_key(&created);
+    }
+    Ok(keys)
+}
+
+/// Prints a new key on a line of its own (`key: …`): the only time it is ever shown.
+pub fn print_created_key(created: &apikeys::CreatedKey) {
+    let scopes: Vec<&str> = created.record.scopes.iter().map(String::as_str).collect();
+    println!(
+        "created API key {:?} (prefix {}, scopes [{}]); it is shown only this once:",
+        created.record.name,
+        created.key.prefix(),
+        scopes.join(", ")
+    );
+    println!("key: {}", created.key.expose_secret());
+}

@@ -1,0 +1,26 @@
+//! Runnable example servers and customisation examples for apikeys (not published).
+//!
+//! The binaries `axum-server`, `actix-server` and `warp-server` serve the same three routes
+//! with the same command line ([`ServerArgs`]); `quickstart` creates a key and serves the
+//! axum routes. This library holds what they share.
+
+mod args;
+mod body;
+
+pub mod actix_app;
+pub mod axum_app;
+pub mod warp_app;
+
+pub use crate::args::{ServerArgs, StartError, prepare, print_created_key};
+pub use crate::body::{HEROES_SCOPE, heroes_body, ping_body, public_body};
+
+/// Prints where the server listens, the line the tests (and people) wait for.
+pub fn announce(addr: std::net::SocketAddr) {
+    println!("listening on http://{addr}");
+}
+
+/// The project README's examples, compiled and run as doctests. They live here because this
+/// crate depends on every adapter and store.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ProjectReadme;

@@ -1,0 +1,300 @@
+//! The example servers as a user runs them: real processes on loopback ports, a redb file,
+//! the flags of the shared command line.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use apikeys::{ApiKeys, NewKey};
+use apikeys_examples::HEROES_SCOPE;
+use apikeys_redb::RedbStore;
+use common::Server;
+
+const SERVERS: [&str; 3] = [
+    env!("CARGO_BIN_EXE_axum-server"),
+    env!("CARGO_BIN_EXE_actix-server"),
+    env!("CARGO_BIN_EXE_warp-server"),
+];
+
+/// Creates a plain key and a `heroes:read` key in the redb file at `path` (before any
+/// server opens it: a redb file is open in one process at a time).
+fn create_keys(path: &Path) -> (String, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let keys = ApiKeys::new(RedbStore::open(path).expect("open store"));
+        let plain = keys.create(NewKey::named("plain")).await.expect("create");
+        let hero = keys
+            .create(NewKey::named("hero").scope(HEROES_SCOPE))
+            .await
+            .expect("create");
+        (
+            plain.key.expose_secret().to_owned(),
+            hero.key.expose_secret().to_owned(),
+        )
+    })
+}
+
+fn api_key(key: &str) -> String {
+    format!("Api-Key {key}")
+}
+
+fn check_default_configuration(binary: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("keys.redb");
+    let (plain, hero) = create_keys(&store);
+    let store = store.to_str().expect("utf-8 path");
+    let server = Server::start(
+        binary,
+        &[
+            "--store",
+            store,
+            "--addr",
+            "127.0.0.1:0",
+            "--create-key",
+            "started",
+            "--scope",
+            HEROES_SCOPE,
+        ],
+        dir.path(),
+    );
+
+    let public = server.get("/public", &[]);
+    assert_eq!(public.status, 200, "{binary}: {public:?}");
+    assert_eq!(public.json()["ok"], true);
+
+    let missing = server.get("/ping", &[]);
+    assert_eq!(missing.status, 401, "{binary}: {missing:?}");
+    assert_eq!(missing.header("www-authenticate"), Some("Api-Key"));
+    assert_eq!(missing.json()["error"], "unauthorized");
+
+    let ping = server.get("/ping", &[("Authorization", &api_key(&plain))]);
+    assert_eq!(ping.status, 200, "{binary}: {ping:?}");
+    let body = ping.json();
+    assert_eq!(body["ok"], true);
+    assert_eq!(body["name"], "plain");
+    assert_eq!(body["prefix"], plain.split('.').next().expect("prefix"));
+
+    let unscoped = server.get("/heroes", &[("Authorization", &api_key(&plain))]);
+    assert_eq!(unscoped.status, 403, "{binary}: {unscoped:?}");
+    let heroes = server.get("/heroes", &[("Authorization", &api_key(&hero))]);
+    assert_eq!(heroes.status, 200, "{binary}: {heroes:?}");
+    assert!(heroes.json()["heroes"].is_array());
+
+    // The key made by --create-key works and holds its scope.
+    let started = server.created_key();
+    let heroes = server.get("/heroes", &[("Authorization", &api_key(&started))]);
+    assert_eq!(heroes.status, 200, "{binary}: {heroes:?}");
+
+    let wrong = server.get("/ping", &[("Authorization", "Api-Key abcd")]);
+    assert_eq!(wrong.status, 401, "{binary}: {wrong:?}");
+}
+
+fn check_custom_header_and_scheme(binary: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("keys.redb");
+    let (plain, _) = create_keys(&store);
+    let store = store.to_str().expect("utf-8 path");
+
+    let header = Server::start(
+        binary,
+        &[
+            "--store",
+            store,
+            "--addr",
+            "127.0.0.1:0",
+            "--key-header",
+            "X-Api-Key",
+        ],
+        dir.path(),
+    );
+    let granted = header.get("/ping", &[("X-Api-Key", &plain)]);
+    assert_eq!(granted.status, 200, "{binary}: {granted:?}");
+    let authorization = header.get("/ping", &[("Authorization", &api_key(&plain))]);
+    assert_eq!(authorization.status, 401, "{binary}: {authorization:?}");
+    drop(header);
+
+    let bearer = Server::start(
+        binary,
+        &[
+            "--store",
+            store,
+            "--addr",
+            "127.0.0.1:0",
+            "--scheme",
+            "Bearer",
+        ],
+        dir.path(),
+    );
+    let granted = bearer.get("/ping", &[("Authorization", &format!("Bearer {plain}"))]);
+    assert_eq!(granted.status, 200, "{binary}: {granted:?}");
+    let api_key_scheme = bearer.get("/ping", &[("Authorization", &api_key(&plain))]);
+    assert_eq!(api_key_scheme.status, 401, "{binary}: {api_key_scheme:?}");
+}
+
+#[test]
+fn axum_server() {
+    check_default_configuration(SERVERS[0]);
+    check_custom_header_and_scheme(SERVERS[0]);
+}
+
+#[test]
+fn actix_server() {
+    check_default_configuration(SERVERS[1]);
+    check_custom_header_and_scheme(SERVERS[1]);
+}
+
+#[test]
+fn warp_server() {
+    check_default_configuration(SERVERS[2]);
+    check_custom_header_and_scheme(SERVERS[2]);
+}
+
+#[test]
+fn a_store_held_by_a_running_server_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("keys.redb");
+    let store = store.to_str().expect("utf-8 path");
+    let _running = Server::start(
+        SERVERS[0],
+        &["--store", store, "--addr", "127.0.0.1:0"],
+        dir.path(),
+    );
+    for binary in SERVERS {
+        let second = Command::new(binary)
+            .args(["--store", store, "--addr", "127.0.0.1:0"])
+            .output()
+            .expect("run");
+        assert_eq!(second.status.code(), Some(1), "{binary}");
+        let stderr = String::from_utf8_lossy(&second.stderr);
+        assert!(stderr.contains("in use"), "{binary}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{binary}: {stderr}");
+    }
+}
+
+#[test]
+fn the_store_may_come_from_apikeys_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("from-env.redb");
+    let (plain, _) = create_keys(&store);
+    for binary in SERVERS {
+        let server = Server::start_with_store_env(
+            binary,
+            &["--addr", "127.0.0.1:0"],
+            dir.path(),
+            Some(&store),
+        );
+        let ping = server.get("/ping", &[("Authorization", &api_key(&plain))]);
+        assert_eq!(ping.status, 200, "{binary}: {ping:?}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    for binary in SERVERS {
+        for args in [
+            &[][..],
+            &["--store", "k.redb", "--addr", "nowhere"][..],
+            &["--store", "k.redb", "--key-header", "bad header"][..],
+            &["--store", "k.redb", "--scheme", "Api Key"][..],
+            &["--store", "k.redb", "--scope", "x"][..],
+        ] {
+            let run = Command::new(binary)
+                .args(args)
+                .env_remove("APIKEYS_STORE")
+                .current_dir(std::env::temp_dir())
+                .output()
+                .expect("run");
+            assert_eq!(run.status.code(), Some(2), "{binary} {args:?}");
+        }
+    }
+}
+
+#[test]
+fn quickstart_creates_a_key_and_serves_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(
+        env!("CARGO_BIN_EXE_quickstart"),
+        &["--addr", "127.0.0.1:0"],
+        dir.path(),
+    );
+    assert!(dir.path().join("apikeys-demo.redb").is_file());
+    let key = server.created_key();
+    let curl = format!(
+        "curl -i -H 'Authorization: Api-Key {key}' http://{}/heroes",
+        server.addr
+    );
+    assert!(
+        server.output.iter().any(|line| line.trim() == curl),
+        "{:?}",
+        server.output
+    );
+
+    assert_eq!(server.get("/public", &[]).status, 200);
+    assert_eq!(server.get("/ping", &[]).status, 401);
+    let heroes = server.get("/heroes", &[("Authorization", &api_key(&key))]);
+    assert_eq!(heroes.status, 200, "{heroes:?}");
+    let ping = server.get("/ping", &[("Authorization", &api_key(&key))]);
+    assert_eq!(ping.json()["name"], "quickstart");
+}
+
+/// Every server on a PostgreSQL store: keys work, and a revocation made elsewhere (another
+/// server of the fleet, the `apikeys` command) is refused by the next request.
+#[test]
+fn servers_on_postgres_see_revocations_at_once() {
+    use apikeys_postgres::PostgresStore;
+    use apikeys_postgres::testing::TestSchema;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let schema = runtime.block_on(TestSchema::new());
+    let url = schema.url_with_schema();
+    let dir = tempfile::tempdir().expect("temp dir");
+    for binary in SERVERS {
+        let server = Server::start(
+            binary,
+            &[
+                "--store",
+                &url,
+                "--addr",
+                "127.0.0.1:0",
+                "--create-key",
+                "pg",
+            ],
+            dir.path(),
+        );
+        let key = server.created_key();
+        let ping = server.get("/ping", &[("Authorization", &api_key(&key))]);
+        assert_eq!(ping.status, 200, "{binary}: {ping:?}");
+        runtime.block_on(async {
+            let keys = ApiKeys::new(PostgresStore::connect(&url).await.expect("connect"));
+            keys.revoke(key.split('.').next().expect("prefix"))
+                .await
+                .expect("revoke");
+        });
+        let ping = server.get("/ping", &[("Authorization", &api_key(&key))]);
+        assert_eq!(ping.status, 401, "{binary}: {ping:?}");
+    }
+
+    runtime.block_on(schema.create_django_table());
+    let server = Server::start(
+        SERVERS[0],
+        &[
+            "--store",
+            &url,
+            "--django-table",
+            "--addr",
+            "127.0.0.1:0",
+            "--create-key",
+            "django",
+        ],
+        dir.path(),
+    );
+    let key = server.created_key();
+    let ping = server.get("/ping", &[("Authorization", &api_key(&key))]);
+    assert_eq!(ping.status, 200, "django table: {ping:?}");
+}
