@@ -13,7 +13,7 @@ use apikeys::{Denial, VerifiedKey};
 use crate::config::ApiKeyConfig;
 use crate::headers::{Headers, query};
 use crate::middleware::Guarded;
-use crate::scopes::{NoScopes, Scopes};
+use crate::{NoScopes, Scopes};
 
 type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 

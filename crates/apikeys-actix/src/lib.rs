@@ -4,12 +4,11 @@ mod config;
 mod extract;
 mod headers;
 mod middleware;
-mod scopes;
 
 pub use crate::config::{ApiKeyConfig, ApiKeyError, denial_response};
 pub use crate::extract::{MaybeVerified, Verified};
 pub use crate::middleware::{RequireApiKey, RequireApiKeyService};
-pub use crate::scopes::{NoScopes, Scopes};
+pub use apikeys::{NoScopes, Scopes, scopes};
 
 /// Re-exported so applications need not name the core crate for the common types.
 pub use apikeys::{ApiKeys, VerifiedKey, VerifyError};

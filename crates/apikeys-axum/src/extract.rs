@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use crate::response::{OnDenial, respond};
-use crate::scopes::{NoScopes, Scopes};
+use crate::{NoScopes, Scopes};
 
 /// Extracts the request's verified API key; refuses the request (401/403/503) otherwise.
 ///

@@ -3,12 +3,11 @@
 mod extract;
 mod layer;
 mod response;
-mod scopes;
 
 pub use crate::extract::{ApiKeyRejection, Verified};
 pub use crate::layer::{ApiKeyLayer, ApiKeyService};
 pub use crate::response::{OnDenial, denial_response};
-pub use crate::scopes::{NoScopes, Scopes};
+pub use apikeys::{NoScopes, Scopes, scopes};
 
 /// Re-exported so applications need not name the core crate for the common types.
 pub use apikeys::{ApiKeys, VerifiedKey, VerifyError};

@@ -10,6 +10,7 @@ mod memory;
 mod plaintext;
 mod policy;
 mod record;
+mod scopes;
 mod store;
 mod verify;
 
@@ -35,6 +36,7 @@ pub use crate::policy::{KeyPolicy, policy_fn};
 pub use crate::record::{
     ApiKey, MAX_NAME_CHARS, MAX_SCOPE_CHARS, Metadata, NewKey, validate_name, validate_scope,
 };
+pub use crate::scopes::{NoScopes, Scopes};
 pub use crate::store::{Cursor, KeyStore, ListQuery, Page, StatusFilter, StoreError};
 pub use crate::verify::{Denial, DenialResponse, VerifiedKey, VerifyError};
 

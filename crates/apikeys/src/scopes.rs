@@ -1,6 +1,8 @@
-//! Scopes a route requires, named by a type so that an extractor can carry them.
+//! Scopes a route requires, named by a type so that an extractor can carry them. Shared
+//! by the adapters, which re-export it.
 
-/// The scopes a [`Verified`](crate::Verified) extractor requires. Declare one with
+/// Scopes a route requires, as a type: adapters' extractors carry them (e.g.
+/// `apikeys_axum::Verified<HeroesRead>`). Declare one with
 /// [`scopes!`](crate::scopes!).
 pub trait Scopes: Send + Sync + 'static {
     /// Every scope the key must hold.
@@ -18,8 +20,8 @@ impl Scopes for NoScopes {
 /// Declares a marker type implementing [`Scopes`].
 ///
 /// ```
-/// apikeys_axum::scopes!(pub HeroesWrite = ["heroes:read", "heroes:write"]);
-/// use apikeys_axum::Scopes;
+/// apikeys::scopes!(pub HeroesWrite = ["heroes:read", "heroes:write"]);
+/// use apikeys::Scopes;
 /// assert_eq!(HeroesWrite::SCOPES, ["heroes:read", "heroes:write"]);
 /// ```
 #[macro_export]
