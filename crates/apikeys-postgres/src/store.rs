@@ -107,32 +107,47 @@ async fn pool(url: &str) -> Result<PgPool, Error> {
         .map_err(Error::Connect)
 }
 
+type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// The record's columns in apikeys' table, in the order of `Layout::insert`/`update`.
+fn bind_own<'q>(query: Query<'q>, key: &'q ApiKey) -> Query<'q> {
+    query
+        .bind(&key.prefix)
+        .bind(&key.hashed_key)
+        .bind(&key.name)
+        .bind(key.name.to_lowercase())
+        .bind(key.created)
+        .bind(key.expires)
+        .bind(key.revoked)
+        .bind(key.scopes.iter().collect::<Vec<_>>())
+        .bind(serde_json::Value::Object(key.metadata.clone()))
+}
+
+/// The columns djangorestframework-api-key's table has, after the `id` (insert only).
+fn bind_django<'q>(query: Query<'q>, key: &'q ApiKey) -> Query<'q> {
+    query
+        .bind(&key.prefix)
+        .bind(&key.hashed_key)
+        .bind(&key.name)
+        .bind(key.created)
+        .bind(key.expires)
+        .bind(key.revoked)
+}
+
 #[async_trait]
 impl KeyStore for PostgresStore {
     async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
         let layout = &*self.layout;
         let query = sqlx::query(&layout.insert);
         let query = match layout.mode {
-            Mode::Own => query
-                .bind(&key.prefix)
-                .bind(&key.hashed_key)
-                .bind(&key.name)
-                .bind(key.name.to_lowercase())
-                .bind(key.created)
-                .bind(key.expires)
-                .bind(key.revoked)
-                .bind(key.scopes.iter().collect::<Vec<_>>())
-                .bind(serde_json::Value::Object(key.metadata.clone())),
+            Mode::Own => bind_own(query, key),
             Mode::Django => {
                 django::check_fit(key)?;
-                query
-                    .bind(format!("{}.{}", key.prefix, key.hashed_key))
-                    .bind(&key.prefix)
-                    .bind(&key.hashed_key)
-                    .bind(&key.name)
-                    .bind(key.created)
-                    .bind(key.expires)
-                    .bind(key.revoked)
+                // Django's primary key is `prefix.hashed_key`, set once at creation.
+                bind_django(
+                    query.bind(format!("{}.{}", key.prefix, key.hashed_key)),
+                    key,
+                )
             }
         };
         query
@@ -160,25 +175,10 @@ impl KeyStore for PostgresStore {
         let layout = &*self.layout;
         let query = sqlx::query(&layout.update);
         let query = match layout.mode {
-            Mode::Own => query
-                .bind(&key.prefix)
-                .bind(&key.hashed_key)
-                .bind(&key.name)
-                .bind(key.name.to_lowercase())
-                .bind(key.created)
-                .bind(key.expires)
-                .bind(key.revoked)
-                .bind(key.scopes.iter().collect::<Vec<_>>())
-                .bind(serde_json::Value::Object(key.metadata.clone())),
+            Mode::Own => bind_own(query, key),
             Mode::Django => {
                 django::check_fit(key)?;
-                query
-                    .bind(&key.prefix)
-                    .bind(&key.hashed_key)
-                    .bind(&key.name)
-                    .bind(key.created)
-                    .bind(key.expires)
-                    .bind(key.revoked)
+                bind_django(query, key)
             }
         };
         let done = query.execute(&self.pool).await.map_err(store_error)?;
