@@ -109,6 +109,28 @@ pub async fn prepare(args: &ServerArgs) -> Result<ApiKeys, StartError> {
     Ok(keys)
 }
 
+/// The start the Tokio-based servers share: [`prepare`], bind `--addr`, announce the bound
+/// address. Failures are printed as one line, `name: error`.
+pub async fn prepare_and_bind(
+    name: &str,
+    args: &ServerArgs,
+) -> Result<(ApiKeys, tokio::net::TcpListener), std::process::ExitCode> {
+    let keys = prepare(args).await.map_err(|error| {
+        eprintln!("{name}: {error}");
+        std::process::ExitCode::FAILURE
+    })?;
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|error| {
+            eprintln!("{name}: cannot listen on {}: {error}", args.addr);
+            std::process::ExitCode::FAILURE
+        })?;
+    if let Ok(addr) = listener.local_addr() {
+        crate::announce(addr);
+    }
+    Ok((keys, listener))
+}
+
 /// Prints a new key on a line of its own (`key: …`): the only time it is ever shown.
 pub fn print_created_key(created: &apikeys::CreatedKey) {
     let scopes: Vec<&str> = created.record.scopes.iter().map(String::as_str).collect();

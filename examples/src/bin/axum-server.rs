@@ -2,29 +2,16 @@
 
 use std::process::ExitCode;
 
-use apikeys_examples::{ServerArgs, announce, axum_app, prepare};
+use apikeys_examples::{ServerArgs, axum_app, prepare_and_bind};
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = ServerArgs::parse();
-    let keys = match prepare(&args).await {
-        Ok(keys) => keys,
-        Err(error) => {
-            eprintln!("axum-server: {error}");
-            return ExitCode::FAILURE;
-        }
+    let (keys, listener) = match prepare_and_bind("axum-server", &args).await {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    let listener = match tokio::net::TcpListener::bind(args.addr).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("axum-server: cannot listen on {}: {error}", args.addr);
-            return ExitCode::FAILURE;
-        }
-    };
-    if let Ok(addr) = listener.local_addr() {
-        announce(addr);
-    }
     let served = axum::serve(listener, axum_app::router(keys))
         .with_graceful_shutdown(async {
             // Without a signal handler the server simply runs until killed.

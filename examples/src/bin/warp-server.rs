@@ -2,29 +2,16 @@
 
 use std::process::ExitCode;
 
-use apikeys_examples::{ServerArgs, announce, prepare, warp_app};
+use apikeys_examples::{ServerArgs, prepare_and_bind, warp_app};
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = ServerArgs::parse();
-    let keys = match prepare(&args).await {
-        Ok(keys) => keys,
-        Err(error) => {
-            eprintln!("warp-server: {error}");
-            return ExitCode::FAILURE;
-        }
+    let (keys, listener) = match prepare_and_bind("warp-server", &args).await {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    let listener = match tokio::net::TcpListener::bind(args.addr).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("warp-server: cannot listen on {}: {error}", args.addr);
-            return ExitCode::FAILURE;
-        }
-    };
-    if let Ok(addr) = listener.local_addr() {
-        announce(addr);
-    }
     warp::serve(warp_app::routes(keys))
         .incoming(listener)
         .graceful(async {
