@@ -144,7 +144,7 @@ fn argon2_refuses_hostile_costs_before_hashing() {
     for broken in [
         "$argon2id$",
         "$argon2id$v=19$m=1024,t=1,p=1$",
-        "$argon2id$v=19$m=x,t=1,p=1$c2FsdA$aGFzaA",
+        "$argon2id$v=19$m=x,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
         "$argon2q$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
     ] {
         assert!(hasher.verify(b"k", broken).is_err(), "{broken}");
@@ -166,6 +166,29 @@ fn scrypt_round_trip_and_hostile_costs() {
         Err(HashError::CostTooHigh(_))
     ));
     assert!(hasher.verify(b"key", "$scrypt$ln=10").is_err());
+}
+
+/// Found by fuzzing: `scrypt::Params` multiplies `r · p` unchecked, so these panicked in
+/// debug builds ("attempt to multiply with overflow") before the cost ceiling was checked.
+#[cfg(feature = "scrypt")]
+#[test]
+fn scrypt_refuses_overflowing_costs_without_panicking() {
+    let hasher = ScryptHasher::default();
+    for stored in [
+        "$scrypt$ln=1,r=65536,p=65536$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+        "$scrypt$ln=1,r=4294967295,p=4294967295$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+        "$scrypt$ln=1,r=1,p=4294967295$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+        "$scrypt$ln=300,r=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+    ] {
+        assert!(
+            matches!(
+                hasher.verify(b"key", stored),
+                Err(HashError::CostTooHigh(_))
+            ),
+            "{stored}"
+        );
+        assert!(hasher.is_obsolete(stored), "{stored}");
+    }
 }
 
 #[cfg(feature = "django")]
