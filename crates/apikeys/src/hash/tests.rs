@@ -313,3 +313,22 @@ mod django_vectors {
         assert_eq!(hasher.hash(b"k"), Err(HashError::VerifyOnly("django")));
     }
 }
+
+/// The digest is compared in words: a difference in any one byte must still refuse.
+#[cfg(feature = "sha512")]
+#[test]
+fn sha512_compares_every_byte_of_the_digest() {
+    let stored = Sha512Hasher.hash(b"key").unwrap();
+    assert_eq!(Sha512Hasher.verify(b"key", &stored), Ok(true));
+    for byte in 0..64 {
+        let mut tampered = stored.clone().into_bytes();
+        let at = "sha512$$".len() + 2 * byte + 1;
+        tampered[at] = if tampered[at] == b'0' { b'1' } else { b'0' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert_eq!(
+            Sha512Hasher.verify(b"key", &tampered),
+            Ok(false),
+            "byte {byte}"
+        );
+    }
+}
