@@ -72,9 +72,34 @@ mod hasher {
     fn stored_params(stored: &str) -> Result<(PasswordHash, Params), HashError> {
         let hash = PasswordHash::new(stored)
             .map_err(|_| HashError::Malformed("not a scrypt PHC string"))?;
+        check_stored_cost(&hash)?;
         let params =
             Params::try_from(&hash).map_err(|_| HashError::Malformed("scrypt parameters"))?;
         Ok((hash, params))
+    }
+
+    /// Refuses costs beyond the limits straight from the PHC parameters, before
+    /// `scrypt::Params` validates them: its validation multiplies `r · p` unchecked, which
+    /// overflows (a panic in debug builds) on hostile values. Malformed parameters are left
+    /// for `Params::try_from` to refuse.
+    fn check_stored_cost(hash: &PasswordHash) -> Result<(), HashError> {
+        let (mut log_n, mut r, mut p) = (
+            Params::RECOMMENDED_LOG_N,
+            Params::RECOMMENDED_R,
+            Params::RECOMMENDED_P,
+        );
+        for (ident, value) in hash.params.iter() {
+            let Ok(value) = value.decimal() else {
+                continue;
+            };
+            match ident.as_str() {
+                "ln" => log_n = u8::try_from(value).unwrap_or(u8::MAX),
+                "r" => r = value,
+                "p" => p = value,
+                _ => {}
+            }
+        }
+        check_cost(log_n, r, p)
     }
 
     impl KeyHasher for ScryptHasher {

@@ -144,7 +144,7 @@ fn argon2_refuses_hostile_costs_before_hashing() {
     for broken in [
         "$argon2id$",
         "$argon2id$v=19$m=1024,t=1,p=1$",
-        "$argon2id$v=19$m=x,t=1,p=1$c2FsdA$aGFzaA",
+        "$argon2id$v=19$m=x,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
         "$argon2q$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
     ] {
         assert!(hasher.verify(b"k", broken).is_err(), "{broken}");
@@ -166,6 +166,29 @@ fn scrypt_round_trip_and_hostile_costs() {
         Err(HashError::CostTooHigh(_))
     ));
     assert!(hasher.verify(b"key", "$scrypt$ln=10").is_err());
+}
+
+/// Found by fuzzing: `scrypt::Params` multiplies `r · p` unchecked, so these panicked in
+/// debug builds ("attempt to multiply with overflow") before the cost ceiling was checked.
+#[cfg(feature = "scrypt")]
+#[test]
+fn scrypt_refuses_overflowing_costs_without_panicking() {
+    let hasher = ScryptHasher::default();
+    for stored in [
+        "$scrypt$ln=1,r=65536,p=65536$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+        "$scrypt$ln=1,r=4294967295,p=4294967295$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+        "$scrypt$ln=1,r=1,p=4294967295$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+        "$scrypt$ln=300,r=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+    ] {
+        assert!(
+            matches!(
+                hasher.verify(b"key", stored),
+                Err(HashError::CostTooHigh(_))
+            ),
+            "{stored}"
+        );
+        assert!(hasher.is_obsolete(stored), "{stored}");
+    }
 }
 
 #[cfg(feature = "django")]
@@ -288,5 +311,24 @@ mod django_vectors {
             );
         }
         assert_eq!(hasher.hash(b"k"), Err(HashError::VerifyOnly("django")));
+    }
+}
+
+/// The digest is compared in words: a difference in any one byte must still refuse.
+#[cfg(feature = "sha512")]
+#[test]
+fn sha512_compares_every_byte_of_the_digest() {
+    let stored = Sha512Hasher.hash(b"key").unwrap();
+    assert_eq!(Sha512Hasher.verify(b"key", &stored), Ok(true));
+    for byte in 0..64 {
+        let mut tampered = stored.clone().into_bytes();
+        let at = "sha512$$".len() + 2 * byte + 1;
+        tampered[at] = if tampered[at] == b'0' { b'1' } else { b'0' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert_eq!(
+            Sha512Hasher.verify(b"key", &tampered),
+            Ok(false),
+            "byte {byte}"
+        );
     }
 }

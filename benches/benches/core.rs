@@ -1,0 +1,148 @@
+//! The core's per-request costs: key generation, header extraction, SHA-512
+//! hash-and-compare, `ApiKeys::verify` on a `MemoryStore`, and Argon2/scrypt verification
+//! at their default parameters; and the floors under them (OS randomness, one SHA-512,
+//! one `HeaderMap` lookup), to tell the core's own cost from what it cannot avoid.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use apikeys::{
+    ApiKeys, Argon2Hasher, Hashers, KeyExtractor, KeyFormat, KeyHasher, MemoryStore, NewKey,
+    ScryptHasher,
+};
+use criterion::Criterion;
+use http::{HeaderMap, HeaderValue};
+use sha2::Digest;
+
+/// Keys in the store besides the one verified, so the lookup is not in a one-entry map.
+const STORE_KEYS: usize = 10_000;
+
+fn key_generation(c: &mut Criterion) {
+    let format = KeyFormat::default();
+    c.bench_function("key_generation", |b| {
+        b.iter(|| format.generate().expect("OS randomness"));
+    });
+}
+
+fn header_extraction(c: &mut Criterion) {
+    let key = KeyFormat::default().generate().expect("OS randomness");
+    let mut headers = HeaderMap::new();
+    headers.insert("accept", HeaderValue::from_static("application/json"));
+    headers.insert("user-agent", HeaderValue::from_static("bench/1.0"));
+    headers.insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Api-Key {}", key.expose_secret())).expect("ASCII"),
+    );
+    let extractor = KeyExtractor::default();
+    c.bench_function("header_extraction", |b| {
+        b.iter(|| {
+            extractor
+                .extract(black_box(&headers), None)
+                .expect("key present")
+        });
+    });
+}
+
+fn sha512_hash_and_compare(c: &mut Criterion) {
+    let key = KeyFormat::default().generate().expect("OS randomness");
+    let hashers = Hashers::default();
+    let stored = hashers.hash(key.expose_secret().as_bytes()).expect("hash");
+    c.bench_function("sha512_hash_and_compare", |b| {
+        b.iter(|| {
+            let check = hashers
+                .check(
+                    black_box(key.expose_secret().as_bytes()),
+                    black_box(&stored),
+                )
+                .expect("readable");
+            assert!(check.matched);
+        });
+    });
+}
+
+fn verify_memory_store(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let keys = ApiKeys::new(MemoryStore::new());
+    let key = runtime.block_on(async {
+        for i in 0..STORE_KEYS {
+            keys.create(NewKey::named(format!("client-{i}")))
+                .await
+                .expect("create");
+        }
+        keys.create(NewKey::named("bench").scope("read"))
+            .await
+            .expect("create")
+            .key
+    });
+    c.bench_function("verify_memory_store", |b| {
+        b.to_async(&runtime).iter(|| async {
+            keys.verify(black_box(key.expose_secret()))
+                .await
+                .expect("valid key")
+        });
+    });
+}
+
+fn slow_hashers(c: &mut Criterion) {
+    let key = KeyFormat::default().generate().expect("OS randomness");
+    let key = key.expose_secret().as_bytes();
+    let mut group = c.benchmark_group("slow_hashers");
+    group.sample_size(10);
+    let argon2 = Argon2Hasher::default();
+    let stored = argon2.hash(key).expect("hash");
+    group.bench_function("argon2_verify_default", |b| {
+        b.iter(|| assert!(argon2.verify(black_box(key), &stored).expect("readable")));
+    });
+    let scrypt = ScryptHasher::default();
+    let stored = scrypt.hash(key).expect("hash");
+    group.bench_function("scrypt_verify_default", |b| {
+        b.iter(|| assert!(scrypt.verify(black_box(key), &stored).expect("readable")));
+    });
+    group.finish();
+}
+
+/// What the core cannot go below: a key needs one OS random fill, a check one SHA-512 of
+/// the key, an extraction one header lookup by name.
+fn floors(c: &mut Criterion) {
+    let mut group = c.benchmark_group("floor");
+    group.bench_function("os_random_96_bytes", |b| {
+        b.iter(|| {
+            let mut pool = [0u8; 96];
+            getrandom::fill(&mut pool).expect("OS randomness");
+            pool
+        });
+    });
+    group.bench_function("sha512_digest_41_bytes", |b| {
+        b.iter(|| sha2::Sha512::digest(black_box(b"abcdEFGH.0123456789abcdefghijABCDEFGHIJ01")));
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert("accept", HeaderValue::from_static("application/json"));
+    headers.insert(
+        "authorization",
+        HeaderValue::from_static("Api-Key abcdEFGH.0123"),
+    );
+    group.bench_function("headermap_get_by_str", |b| {
+        b.iter(|| {
+            black_box(&headers)
+                .get(black_box("authorization"))
+                .map(HeaderValue::len)
+        });
+    });
+    group.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    floors(&mut c);
+    key_generation(&mut c);
+    header_extraction(&mut c);
+    sha512_hash_and_compare(&mut c);
+    verify_memory_store(&mut c);
+    slow_hashers(&mut c);
+    c.final_summary();
+}
