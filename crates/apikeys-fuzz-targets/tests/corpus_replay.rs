@@ -82,3 +82,8 @@ fn a_panicking_input_is_reported() {
     std::fs::remove_dir_all(&dir).expect("clean up");
     assert_eq!(failed, [files[1].display().to_string()]);
 }
+
+#[test]
+fn redb_record_corpus() {
+    replay("redb_record");
+}
