@@ -56,7 +56,7 @@ fn redb(c: &mut Criterion) {
     let path = million::default_path();
     million::ensure(&path).expect("benchmark store");
     let store = RedbStore::builder()
-        .cache_capacity(KEYS as usize + 1)
+        .cache_capacity(usize::try_from(KEYS).expect("fits") + 1)
         .open_existing(&path)
         .expect("open");
     verify(c, "redb_1m/verify_cached", store, true);

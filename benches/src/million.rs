@@ -50,8 +50,8 @@ pub fn record(hashers: &Hashers, i: u64, created: OffsetDateTime) -> ApiKey {
         created,
         expires: None,
         revoked: false,
-        scopes: Default::default(),
-        metadata: Default::default(),
+        scopes: std::collections::BTreeSet::new(),
+        metadata: apikeys::Metadata::new(),
     }
 }
 

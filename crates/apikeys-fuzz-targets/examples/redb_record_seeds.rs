@@ -19,8 +19,8 @@ fn main() -> std::io::Result<()> {
         created: datetime!(2026-03-04 05:06:07.123456 UTC),
         expires: None,
         revoked: false,
-        scopes: Default::default(),
-        metadata: Default::default(),
+        scopes: std::collections::BTreeSet::new(),
+        metadata: apikeys::Metadata::new(),
     };
     let full = ApiKey {
         name: "billing ✓ 日本".into(),

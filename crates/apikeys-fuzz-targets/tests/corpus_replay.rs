@@ -65,7 +65,10 @@ fn every_target_has_a_corpus_test() {
         .iter()
         .map(|(n, _)| *n)
         .collect();
-    assert_eq!(names, ["key_format", "extract", "stored_hash"]);
+    assert_eq!(
+        names,
+        ["key_format", "extract", "stored_hash", "redb_record"]
+    );
 }
 
 /// An input on which a target panics is reported, by name, not swallowed.
