@@ -1,3 +1,6 @@
 #![doc = include_str!("../README.md")]
 //!
-//! This library is empty: the benchmarks are under `benches/`.
+//! The benchmarks are under `benches/`; this library holds what they and the HTTP script
+//! share: the [`million`]-key redb store.
+
+pub mod million;

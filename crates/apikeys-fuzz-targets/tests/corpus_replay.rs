@@ -65,7 +65,10 @@ fn every_target_has_a_corpus_test() {
         .iter()
         .map(|(n, _)| *n)
         .collect();
-    assert_eq!(names, ["key_format", "extract", "stored_hash"]);
+    assert_eq!(
+        names,
+        ["key_format", "extract", "stored_hash", "redb_record"]
+    );
 }
 
 /// An input on which a target panics is reported, by name, not swallowed.
@@ -81,4 +84,9 @@ fn a_panicking_input_is_reported() {
     let failed = failures(|data| assert_ne!(data, b"boom"), &files);
     std::fs::remove_dir_all(&dir).expect("clean up");
     assert_eq!(failed, [files[1].display().to_string()]);
+}
+
+#[test]
+fn redb_record_corpus() {
+    replay("redb_record");
 }

@@ -3,6 +3,9 @@
 mod cache;
 mod codec;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod list;
 mod open;
 mod shared;

@@ -1,0 +1,80 @@
+//! Writes the seed corpus of the `redb_record` target: real records of a few shapes as
+//! `apikeys-redb` encodes them, and their index entries.
+//!
+//! `cargo run -p apikeys-fuzz-targets --example redb_record_seeds` (from the repository root).
+
+use apikeys::ApiKey;
+use apikeys_redb::fuzzing::{encode_index, encode_record};
+use serde_json::json;
+use time::macros::datetime;
+
+fn main() -> std::io::Result<()> {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/redb_record");
+    std::fs::create_dir_all(&dir)?;
+    let plain = ApiKey {
+        prefix: "Fz000000".into(),
+        hashed_key: format!("sha512$${}", "0123456789abcdef".repeat(8)),
+        name: "billing".into(),
+        created: datetime!(2026-03-04 05:06:07.123456 UTC),
+        expires: None,
+        revoked: false,
+        scopes: std::collections::BTreeSet::new(),
+        metadata: apikeys::Metadata::new(),
+    };
+    let full = ApiKey {
+        name: "billing ✓ 日本".into(),
+        expires: Some(datetime!(1969-12-31 23:59:59.999999 UTC)),
+        revoked: true,
+        scopes: ["a", "heroes:write"].map(String::from).into(),
+        metadata: json!({"org": 42, "nested": {"list": [1, null, "x", 1.5e300]}})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        ..plain.clone()
+    };
+    let shapes = [
+        ("plain", plain.clone()),
+        ("full", full.clone()),
+        (
+            "argon2",
+            ApiKey {
+                hashed_key: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                ..full.clone()
+            },
+        ),
+        (
+            "django-pbkdf2",
+            ApiKey {
+                hashed_key: "pbkdf2_sha256$870000$salt$aGFzaA==".into(),
+                expires: Some(datetime!(9999-12-31 23:59:59.999999 UTC)),
+                ..plain.clone()
+            },
+        ),
+        (
+            "sha512-uppercase",
+            ApiKey {
+                hashed_key: format!("sha512$${}", "0123456789ABCDEF".repeat(8)),
+                created: datetime!(-9999-01-01 00:00:00 UTC),
+                ..plain.clone()
+            },
+        ),
+        (
+            "empty-hash-many-scopes",
+            ApiKey {
+                hashed_key: String::new(),
+                scopes: (0..20).map(|i| format!("scope:{i}")).collect(),
+                ..plain
+            },
+        ),
+    ];
+    for (name, key) in &shapes {
+        let mut record = vec![0];
+        record.extend(encode_record(key));
+        std::fs::write(dir.join(format!("seed-record-{name}")), record)?;
+        let mut index = vec![1];
+        index.extend(encode_index(key));
+        std::fs::write(dir.join(format!("seed-index-{name}")), index)?;
+    }
+    Ok(())
+}
