@@ -150,17 +150,10 @@ async fn resolve<S: Scopes>(
 ) -> Result<Option<VerifiedKey>, actix_web::Error> {
     let guarded = request.extensions().get::<VerifiedKey>().cloned();
     if let Some(key) = guarded {
-        if key.has_scopes(S::SCOPES) {
-            return Ok(Some(key));
-        }
-        tracing::info!(
-            reason = Denial::InsufficientScope.code(),
-            prefix = key.prefix(),
-            "API key denied"
-        );
-        return Err(config_for(request)?
-            .error(Denial::InsufficientScope.into())
-            .into());
+        return match key.require_scopes(S::SCOPES) {
+            Ok(()) => Ok(Some(key)),
+            Err(error) => Err(config_for(request)?.error(error).into()),
+        };
     }
     let config = config_for(request)?;
     let headers = Headers(request.headers());

@@ -158,15 +158,7 @@ async fn authenticate<S: Scopes>(
     required: bool,
 ) -> Result<Option<VerifiedKey>, VerifyError> {
     if let Some(key) = parts.extensions.get::<VerifiedKey>() {
-        if key.has_scopes(S::SCOPES) {
-            return Ok(Some(key.clone()));
-        }
-        tracing::info!(
-            reason = Denial::InsufficientScope.code(),
-            prefix = key.prefix(),
-            "API key denied"
-        );
-        return Err(Denial::InsufficientScope.into());
+        return key.require_scopes(S::SCOPES).map(|()| Some(key.clone()));
     }
     let query = parts.uri.query();
     if required {

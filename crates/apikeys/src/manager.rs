@@ -13,7 +13,7 @@ use crate::plaintext::PlaintextKey;
 use crate::policy::KeyPolicy;
 use crate::record::{ApiKey, NewKey, to_stored_precision, validate_name, validate_scope};
 use crate::store::{KeyStore, ListQuery, Page, StoreError};
-use crate::verify::{Denial, VerifiedKey, VerifyError};
+use crate::verify::{Denial, VerifiedKey, VerifyError, log_refusal};
 
 /// How many fresh keys `create` tries when a generated prefix is already taken.
 const CREATE_ATTEMPTS: usize = 8;
@@ -433,15 +433,6 @@ impl ApiKeys {
             }
             Err(_) => Ok(job(&self.inner)),
         }
-    }
-}
-
-fn log_refusal(error: &VerifyError, prefix: Option<&str>) {
-    match error {
-        VerifyError::Denied(denial) => {
-            tracing::info!(reason = denial.code(), prefix, "API key denied");
-        }
-        other => tracing::error!(error = %other, prefix, "API key verification failed"),
     }
 }
 

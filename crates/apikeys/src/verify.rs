@@ -188,6 +188,18 @@ impl VerifiedKey {
         self.record.has_scopes(required)
     }
 
+    /// Refuses with [`Denial::InsufficientScope`] (logged like every denial) unless the key
+    /// holds every one of `required`. For a key verified earlier, e.g. by a layer, that a
+    /// route with stricter scopes sees again.
+    pub fn require_scopes<S: AsRef<str>>(&self, required: &[S]) -> Result<(), VerifyError> {
+        if self.has_scopes(required) {
+            return Ok(());
+        }
+        let error = Denial::InsufficientScope.into();
+        log_refusal(&error, Some(self.prefix()));
+        Err(error)
+    }
+
     /// The application's fields.
     pub fn metadata(&self) -> &Metadata {
         &self.record.metadata
@@ -206,5 +218,16 @@ impl VerifiedKey {
     /// When the key expires, if ever.
     pub fn expires(&self) -> Option<OffsetDateTime> {
         self.record.expires
+    }
+}
+
+/// Logs a refusal once, in one format, wherever it is decided: the reason code (never the
+/// key) and, when known, the key's public prefix.
+pub(crate) fn log_refusal(error: &VerifyError, prefix: Option<&str>) {
+    match error {
+        VerifyError::Denied(denial) => {
+            tracing::info!(reason = denial.code(), prefix, "API key denied");
+        }
+        other => tracing::error!(error = %other, prefix, "API key verification failed"),
     }
 }

@@ -369,3 +369,15 @@ async fn argon2_as_preferred_hasher() {
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn a_verified_key_rechecks_stricter_scopes() {
+    let keys = ApiKeys::new(MemoryStore::new());
+    let created = keys.create(NewKey::named("s").scope("read")).await.unwrap();
+    let verified = keys.verify(created.key.expose_secret()).await.unwrap();
+    assert!(verified.require_scopes(&["read"]).is_ok());
+    assert!(matches!(
+        verified.require_scopes(&["read", "write"]),
+        Err(VerifyError::Denied(Denial::InsufficientScope))
+    ));
+}
