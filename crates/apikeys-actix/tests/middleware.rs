@@ -6,19 +6,11 @@ mod common;
 use actix_web::{App, HttpResponse, test, web};
 use apikeys::testing::FailingStore;
 use apikeys::testing::http::TestRequest;
-use apikeys::{ApiKeys, DenialResponse, MemoryStore, NewKey, VerifiedKey, VerifyError};
+use apikeys::testing::keys_with;
+use apikeys::{ApiKeys, DenialResponse, NewKey, VerifiedKey, VerifyError};
 use apikeys_actix::{ApiKeyConfig, RequireApiKey, Verified, denial_response};
 
 apikeys_actix::scopes!(Admin = ["admin"]);
-
-async fn keys_with(scopes: &[&str]) -> (ApiKeys, String) {
-    let keys = ApiKeys::new(MemoryStore::new());
-    let created = keys
-        .create(NewKey::named("tester").scopes(scopes.iter().copied()))
-        .await
-        .expect("create");
-    (keys, created.key.expose_secret().to_owned())
-}
 
 fn teapot(error: &VerifyError) -> HttpResponse {
     let standard = denial_response(error);

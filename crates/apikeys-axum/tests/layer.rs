@@ -7,7 +7,8 @@ use std::convert::Infallible;
 
 use apikeys::testing::FailingStore;
 use apikeys::testing::http::TestRequest;
-use apikeys::{ApiKeys, DenialResponse, MemoryStore, NewKey, VerifiedKey};
+use apikeys::testing::keys_with;
+use apikeys::{ApiKeys, DenialResponse, NewKey, VerifiedKey};
 use apikeys_axum::{ApiKeyLayer, OnDenial, Verified, denial_response};
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
@@ -17,15 +18,6 @@ use axum::{Extension, Router};
 use tower::ServiceBuilder;
 
 apikeys_axum::scopes!(Admin = ["admin"]);
-
-async fn keys_with(scopes: &[&str]) -> (ApiKeys, String) {
-    let keys = ApiKeys::new(MemoryStore::new());
-    let created = keys
-        .create(NewKey::named("tester").scopes(scopes.iter().copied()))
-        .await
-        .expect("create");
-    (keys, created.key.expose_secret().to_owned())
-}
 
 fn teapot(error: &apikeys::VerifyError) -> axum::response::Response {
     let standard = denial_response(error);

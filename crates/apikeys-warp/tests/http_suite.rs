@@ -2,7 +2,8 @@
 //! and pass-through cases.
 
 use apikeys::testing::http::{ANONYMOUS, HttpHarness, SCOPE, TestRequest, TestResponse, run_all};
-use apikeys::{ApiKeys, DenialResponse, MemoryStore, NewKey, VerifiedKey, VerifyError};
+use apikeys::testing::keys_with;
+use apikeys::{ApiKeys, DenialResponse, NewKey, VerifiedKey, VerifyError};
 use warp::Filter;
 use warp::reply::{Reply, Response};
 
@@ -57,15 +58,6 @@ impl HttpHarness for Filters {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_pass_the_suite() {
     run_all(&Filters).await;
-}
-
-async fn keys_with(scopes: &[&str]) -> (ApiKeys, String) {
-    let keys = ApiKeys::new(MemoryStore::new());
-    let created = keys
-        .create(NewKey::named("tester").scopes(scopes.iter().copied()))
-        .await
-        .expect("create");
-    (keys, created.key.expose_secret().to_owned())
 }
 
 #[tokio::test]

@@ -29,6 +29,17 @@ pub fn record(prefix: &str, name: &str) -> ApiKey {
     }
 }
 
+/// A manager over a fresh [`MemoryStore`](crate::MemoryStore) holding one key named
+/// `tester` with `scopes`, and that key in plaintext.
+pub async fn keys_with(scopes: &[&str]) -> (crate::ApiKeys, String) {
+    let keys = crate::ApiKeys::new(crate::MemoryStore::new());
+    let created = keys
+        .create(crate::NewKey::named("tester").scopes(scopes.iter().copied()))
+        .await
+        .expect("create");
+    (keys, created.key.expose_secret().to_owned())
+}
+
 /// A store whose every call fails, for testing the 503 path.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FailingStore;
