@@ -5,6 +5,7 @@ mod error;
 mod extract;
 mod format;
 mod hash;
+mod limits;
 mod manager;
 mod memory;
 mod plaintext;
@@ -30,6 +31,11 @@ pub use crate::hash::ScryptHasher;
 #[cfg(feature = "sha512")]
 pub use crate::hash::Sha512Hasher;
 pub use crate::hash::{HashCheck, HashError, Hashers, KeyHasher};
+pub use crate::limits::{
+    Credits, CreditsError, DurationError, LimiterError, LocalLimiter, MAX_CREDITS, RATELIMIT,
+    RATELIMIT_POLICY, RETRY_AFTER, RateDecision, RateLimit, RateLimitError, RateLimiter, RateState,
+    Refill, RefillInterval, Spend, Usage,
+};
 pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation};
 pub use crate::memory::MemoryStore;
 pub use crate::plaintext::PlaintextKey;
