@@ -32,9 +32,9 @@ pub use crate::hash::ScryptHasher;
 pub use crate::hash::Sha512Hasher;
 pub use crate::hash::{HashCheck, HashError, Hashers, KeyHasher};
 pub use crate::limits::{
-    Credits, CreditsError, DurationError, LimiterError, LocalLimiter, MAX_CREDITS, RATELIMIT,
-    RATELIMIT_POLICY, RETRY_AFTER, RateDecision, RateLimit, RateLimitError, RateLimiter, RateState,
-    Refill, RefillInterval, Spend, Usage,
+    CreditLedger, Credits, CreditsError, DurationError, LimiterError, LocalLimiter, MAX_CREDITS,
+    RATELIMIT, RATELIMIT_POLICY, RETRY_AFTER, RateDecision, RateLimit, RateLimitError, RateLimiter,
+    RateState, Refill, RefillInterval, Spend, Usage,
 };
 pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation};
 pub use crate::memory::MemoryStore;

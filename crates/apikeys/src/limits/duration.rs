@@ -40,7 +40,7 @@ pub(crate) fn format_duration(duration: Duration) -> String {
     let secs = duration.as_secs();
     let (unit, size) = UNITS
         .iter()
-        .find(|(_, size)| secs % size == 0 && secs > 0)
+        .find(|(_, size)| secs.is_multiple_of(*size) && secs > 0)
         .copied()
         .unwrap_or(('s', 1));
     format!("{}{unit}", secs / size)

@@ -168,13 +168,14 @@ impl LocalLimiter {
         let shard = &self.shards[self.shard_of(key)];
         let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(states) = shard.states.get_mut(key) {
-            let slot = match states.iter().position(|(l, _)| l == limit) {
-                Some(i) => &mut states[i].1,
-                None => {
+            let index = states
+                .iter()
+                .position(|(l, _)| l == limit)
+                .unwrap_or_else(|| {
                     states.push((*limit, 0));
-                    &mut states.last_mut().expect("just pushed").1
-                }
-            };
+                    states.len() - 1
+                });
+            let slot = &mut states[index].1;
             let step = gcra::step(*slot, now, limit);
             *slot = step.tat;
             return decision(limit, &step);
