@@ -5,14 +5,17 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use crate::audit::{AuditAction, AuditEvent};
 use crate::error::{Error, TaskError};
 use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
 use crate::format::KeyFormat;
 use crate::hash::{HashCheck, Hashers};
+use crate::lifecycle::Change;
 use crate::plaintext::PlaintextKey;
 use crate::policy::KeyPolicy;
+use crate::query::ListQuery;
 use crate::record::{ApiKey, NewKey};
-use crate::store::{KeyStore, ListQuery, Page, StoreError};
+use crate::store::{KeyStore, Page, StoreError};
 use crate::validation::to_stored_precision;
 use crate::verify::{Denial, VerifiedKey, VerifyError, log_refusal};
 
@@ -34,6 +37,8 @@ const CREATE_ATTEMPTS: usize = 8;
 #[derive(Clone)]
 pub struct ApiKeys {
     inner: Arc<Inner>,
+    /// Who this handle's changes are attributed to in the audit trail.
+    actor: Option<Arc<str>>,
 }
 
 struct Inner {
@@ -52,6 +57,7 @@ impl std::fmt::Debug for ApiKeys {
             .field("hashers", &self.inner.hashers)
             .field("sources", &self.inner.extractor.sources())
             .field("policy", &self.inner.policy.is_some())
+            .field("actor", &self.actor)
             .finish_non_exhaustive()
     }
 }
@@ -101,6 +107,7 @@ impl ApiKeysBuilder {
                 extractor: self.extractor,
                 policy: self.policy,
             }),
+            actor: None,
         }
     }
 }
@@ -116,11 +123,14 @@ pub struct CreatedKey {
 
 /// What [`ApiKeys::revoke`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Revocation {
     /// The key is now revoked.
     Revoked(ApiKey),
     /// It was revoked already; nothing changed.
     AlreadyRevoked(ApiKey),
+    /// The key's record cannot be decoded by the store; it is revoked nonetheless.
+    RevokedUndecodable,
 }
 
 impl ApiKeys {
@@ -170,17 +180,21 @@ impl ApiKeys {
             let key = self.inner.format.generate()?;
             let hashed_key = self.hash_new(&key).await?;
             let record = ApiKey {
-                prefix: key.prefix().to_owned(),
-                hashed_key,
-                name: new.name.clone(),
-                created,
                 expires,
-                revoked: false,
                 scopes: new.scopes.clone(),
                 metadata: new.metadata.clone(),
+                owner: new.owner.clone(),
+                ..ApiKey::new(key.prefix(), hashed_key, new.name.clone(), created)
             };
-            match self.inner.store.insert(&record).await {
-                Ok(()) => return Ok(CreatedKey { record, key }),
+            let event = AuditEvent {
+                at: created,
+                ..self.event(key.prefix(), AuditAction::Created)
+            };
+            match self.inner.store.insert(&record, &event).await {
+                Ok(()) => {
+                    Self::announce(&event);
+                    return Ok(CreatedKey { record, key });
+                }
                 Err(StoreError::AlreadyExists { prefix }) => {
                     tracing::debug!(prefix, "generated prefix already taken; drawing another");
                     last_prefix = prefix;
@@ -276,30 +290,6 @@ impl ApiKeys {
         Ok(self.inner.store.list(query).await?)
     }
 
-    /// Revokes a key, for good. Revoking a revoked key changes nothing and succeeds.
-    pub async fn revoke(&self, prefix: &str) -> Result<Revocation, Error> {
-        let mut record = self.get(prefix).await?;
-        if record.revoked {
-            return Ok(Revocation::AlreadyRevoked(record));
-        }
-        record.revoked = true;
-        self.inner.store.update(&record).await?;
-        tracing::info!(prefix, "API key revoked");
-        Ok(Revocation::Revoked(record))
-    }
-
-    /// Deletes a key's record; [`Error::NotFound`] when there was none. Prefer revoking: a
-    /// deleted key leaves no trace for audits.
-    pub async fn delete(&self, prefix: &str) -> Result<(), Error> {
-        if self.inner.store.delete(prefix).await? {
-            Ok(())
-        } else {
-            Err(Error::NotFound {
-                prefix: prefix.to_owned(),
-            })
-        }
-    }
-
     async fn check<S: AsRef<str>>(
         &self,
         key: &str,
@@ -379,26 +369,28 @@ impl ApiKeys {
         } else {
             self.inner.hashers.hash(key.as_bytes()).map_err(Error::from)
         };
+        // A compare-and-set of the hash alone: whatever else changed during the slow check
+        // (an expiry, a scope removal) stays, and a hash replaced meanwhile is not overwritten.
         let result = match hashed {
-            Ok(hashed_key) => {
-                let upgraded = ApiKey {
-                    hashed_key,
-                    ..record.clone()
+            Ok(new) => {
+                let change = Change::ReplaceHash {
+                    expected: record.hashed_key.clone(),
+                    new,
                 };
-                self.inner
-                    .store
-                    .update(&upgraded)
-                    .await
-                    .map_err(Error::from)
+                let algorithm = self.inner.hashers.preferred().algorithm().to_owned();
+                let event = self.event(&record.prefix, AuditAction::HashUpgraded { algorithm });
+                self.apply(&record.prefix, &change, event).await
             }
             Err(e) => Err(e),
         };
         match result {
-            Ok(()) => tracing::info!(
-                prefix = record.prefix,
-                algorithm = self.inner.hashers.preferred().algorithm(),
-                "API key hash upgraded"
-            ),
+            Ok(_) => {}
+            Err(Error::Refused { .. }) => {
+                tracing::debug!(
+                    prefix = record.prefix,
+                    "hash changed meanwhile; not upgraded"
+                );
+            }
             Err(error) => {
                 tracing::warn!(prefix = record.prefix, %error, "API key hash upgrade failed");
             }
@@ -425,5 +417,6 @@ impl ApiKeys {
     }
 }
 
+mod lifecycle;
 #[cfg(test)]
 mod tests;
