@@ -41,7 +41,7 @@ pub use crate::limits::{
     RATELIMIT, RATELIMIT_POLICY, RETRY_AFTER, RateDecision, RateLimit, RateLimitError, RateLimiter,
     RateState, Refill, RefillInterval, Spend, Usage,
 };
-pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation};
+pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation, RouteLimits};
 pub use crate::memory::MemoryStore;
 pub use crate::plaintext::PlaintextKey;
 pub use crate::policy::{KeyPolicy, policy_fn};

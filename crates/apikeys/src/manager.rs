@@ -11,6 +11,8 @@ use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
 use crate::format::KeyFormat;
 use crate::hash::{HashCheck, Hashers};
 use crate::lifecycle::Change;
+use crate::manager::limits::Limits;
+pub use crate::manager::limits::RouteLimits;
 use crate::plaintext::PlaintextKey;
 use crate::policy::KeyPolicy;
 use crate::query::ListQuery;
@@ -47,6 +49,7 @@ struct Inner {
     format: KeyFormat,
     extractor: KeyExtractor,
     policy: Option<Arc<dyn KeyPolicy>>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for ApiKeys {
@@ -70,6 +73,7 @@ pub struct ApiKeysBuilder {
     format: KeyFormat,
     extractor: KeyExtractor,
     policy: Option<Arc<dyn KeyPolicy>>,
+    limits: Limits,
 }
 
 impl ApiKeysBuilder {
@@ -106,6 +110,7 @@ impl ApiKeysBuilder {
                 format: self.format,
                 extractor: self.extractor,
                 policy: self.policy,
+                limits: self.limits,
             }),
             actor: None,
         }
@@ -152,6 +157,7 @@ impl ApiKeys {
             format: KeyFormat::default(),
             extractor: KeyExtractor::default(),
             policy: None,
+            limits: Limits::default(),
         }
     }
 
@@ -173,6 +179,12 @@ impl ApiKeys {
     /// Creates a key. The plaintext key is in the result and nowhere else.
     pub async fn create(&self, new: NewKey) -> Result<CreatedKey, Error> {
         let new = new.validated()?;
+        if (new.rate_limit.is_some() || new.credits.is_some() || new.refill.is_some())
+            && !self.inner.store.capabilities().limits
+        {
+            // Refused before a store that cannot hold them silently drops them.
+            return Err(StoreError::Unsupported("rate_limit / credits".to_owned()).into());
+        }
         let created = to_stored_precision(OffsetDateTime::now_utc());
         let expires = new.expires;
         let mut last_prefix = String::new();
@@ -184,6 +196,8 @@ impl ApiKeys {
                 scopes: new.scopes.clone(),
                 metadata: new.metadata.clone(),
                 owner: new.owner.clone(),
+                rate_limit: new.rate_limit,
+                credits: new.initial_credits(created),
                 ..ApiKey::new(key.prefix(), hashed_key, new.name.clone(), created)
             };
             let event = AuditEvent {
@@ -219,7 +233,23 @@ impl ApiKeys {
         key: &str,
         scopes: &[S],
     ) -> Result<VerifiedKey, VerifyError> {
-        let result = self.check(key, scopes).await;
+        self.verify_with_limits(key, scopes, &RouteLimits::new())
+            .await
+    }
+
+    /// [`verify_with_scopes`](Self::verify_with_scopes) on a route with its own rate limit
+    /// or credit cost. (Every verification applies the key's own limits; this names the
+    /// route's.)
+    pub async fn verify_with_limits<S: AsRef<str>>(
+        &self,
+        key: &str,
+        scopes: &[S],
+        route: &RouteLimits,
+    ) -> Result<VerifiedKey, VerifyError> {
+        let result = match self.check(key, scopes).await {
+            Ok(verified) => self.enforce_limits(verified, route).await,
+            Err(error) => Err(error),
+        };
         if let Err(error) = &result {
             let prefix = self.inner.format.parse(key).map(|k| k.prefix());
             log_refusal(error, prefix);
@@ -418,5 +448,6 @@ impl ApiKeys {
 }
 
 mod lifecycle;
+mod limits;
 #[cfg(test)]
 mod tests;
