@@ -35,7 +35,8 @@ pub use self::lifecycle::{
     upgrade_racing_edit_keeps_the_edit,
 };
 pub use self::limits::{
-    concurrent_spends_grant_exactly_the_credits, limits_round_trip, spending_refills_on_schedule,
+    concurrent_spends_grant_exactly_the_credits, edit_sets_limits, limits_round_trip,
+    spending_refills_on_schedule,
 };
 
 /// Inserts `key` with its creation event.
@@ -79,6 +80,7 @@ where
     case!(limits_round_trip);
     case!(concurrent_spends_grant_exactly_the_credits);
     case!(spending_refills_on_schedule);
+    case!(edit_sets_limits);
 }
 
 /// Every field the store supports survives a round trip; unknown prefixes are `None`.

@@ -160,3 +160,57 @@ pub async fn spending_refills_on_schedule(store: Arc<dyn KeyStore>) {
         Some((7, start + Duration::hours(2)))
     );
 }
+
+/// An edit sets and removes the rate limit and the credits, changing nothing else; a
+/// spend after an edit starts from the edited credits.
+pub async fn edit_sets_limits(store: Arc<dyn KeyStore>) {
+    use crate::lifecycle::{Change, Edit};
+    use crate::testing::event;
+    if !store.capabilities().limits {
+        return;
+    }
+    let key = with_credits(
+        "Edl00001",
+        Credits::new(1, record("x", "x").created).expect("credits"),
+    );
+    insert(&*store, &key).await.expect("insert");
+    let edited = |changes: &Edit| {
+        event(
+            &key.prefix,
+            crate::audit::AuditAction::Updated {
+                changes: changes.clone(),
+            },
+        )
+    };
+    let credits = Credits::new(500, key.created).expect("credits");
+    let edit = Edit::new()
+        .rate_limit("10/m".parse().expect("limit"))
+        .credits(credits.clone());
+    store
+        .modify(&key.prefix, &Change::Edit(edit.clone()), &edited(&edit))
+        .await
+        .expect("edit");
+    let got = store.get(&key.prefix).await.expect("get").expect("present");
+    assert_eq!(got.rate_limit, Some("10/m".parse().expect("limit")));
+    assert_eq!(got.credits, Some(credits));
+    assert_eq!(got.name, key.name);
+    let spent = store
+        .spend(&key.prefix, 1, key.created)
+        .await
+        .expect("spend");
+    assert_eq!(spent.map(|s| s.remaining), Some(499));
+    let clear = Edit::new().no_rate_limit().no_credits();
+    store
+        .modify(&key.prefix, &Change::Edit(clear.clone()), &edited(&clear))
+        .await
+        .expect("edit");
+    let got = store.get(&key.prefix).await.expect("get").expect("present");
+    assert_eq!((got.rate_limit, got.credits.clone()), (None, None));
+    assert_eq!(
+        store
+            .spend(&key.prefix, 1, key.created)
+            .await
+            .expect("spend"),
+        None
+    );
+}
