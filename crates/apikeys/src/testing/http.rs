@@ -1,7 +1,8 @@
 //! The HTTP adapter conformance suite.
 //!
 //! An adapter implements [`HttpHarness`]: given an [`ApiKeys`], serve three routes and
-//! answer one request. [`run_all`] then checks DESIGN.md's behaviour against it.
+//! answer one request. [`run_all`] then checks the HTTP behaviour of
+//! [docs/architecture.md](https://github.com/apikeys-rs/apikeys/blob/main/docs/architecture.md#from-a-header-to-a-grant) against it.
 //!
 //! | route | protection | 200 body |
 //! |---|---|---|
