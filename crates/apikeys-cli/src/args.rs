@@ -33,7 +33,8 @@ pub struct StoreArgs {
         env = "APIKEYS_STORE",
         hide_env_values = true,
         global = true,
-        value_name = "LOCATION"
+        value_name = "LOCATION",
+        value_parser = LocationParser
     )]
     pub store: Option<StoreLocation>,
 
@@ -66,5 +67,33 @@ impl StoreArgs {
     async fn open_with(&self, create: bool) -> Result<Arc<dyn KeyStore>, StoreOpenError> {
         let location = self.store.as_ref().ok_or(StoreOpenError::NoStore)?;
         open_store(location, self.django_table.as_deref(), create).await
+    }
+}
+
+/// Parses `--store` without clap's "invalid value '…'" echo: the value may be a URL with a
+/// password in it.
+#[derive(Debug, Clone, Copy)]
+struct LocationParser;
+
+impl clap::builder::TypedValueParser for LocationParser {
+    type Value = StoreLocation;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<StoreLocation, clap::Error> {
+        let refuse = |message: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("--store: {message}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refuse("the store location is not valid UTF-8".into()))?;
+        text.parse().map_err(refuse)
     }
 }

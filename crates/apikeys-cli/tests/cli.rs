@@ -473,6 +473,7 @@ fn unknown_url_schemes_are_refused_not_taken_for_paths() {
         assert_eq!(output.status.code(), Some(2), "{url}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("unsupported store URL scheme"), "{stderr}");
+        assert!(!stderr.contains("s3cret"), "{stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     }
     // Nothing was created, not even a `mysql:` directory.
