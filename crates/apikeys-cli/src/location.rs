@@ -87,7 +87,8 @@ impl fmt::Debug for StoreLocation {
     }
 }
 
-/// Why [`open_store`] failed. One line each.
+/// Why [`StoreArgs::open`](crate::StoreArgs::open) (or `open_or_create`) failed. One line
+/// each.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreOpenError {
