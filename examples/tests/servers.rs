@@ -271,7 +271,10 @@ fn quickstart_creates_a_key_and_serves_it() {
 
 /// How many keys the redb file at `path` holds (no server may have it open).
 fn count_keys(path: &Path) -> u64 {
-    RedbStore::open_existing(path).expect("open").len().expect("len")
+    RedbStore::open_existing(path)
+        .expect("open")
+        .len()
+        .expect("len")
 }
 
 /// A server that cannot listen creates no `--create-key` key.
@@ -325,14 +328,21 @@ fn servers_open_existing_stores_only() {
 
         let in_missing = missing_dir.join("keys.redb");
         let error = stderr(
-            &["--store", in_missing.to_str().expect("utf-8"), "--create-store"],
+            &[
+                "--store",
+                in_missing.to_str().expect("utf-8"),
+                "--create-store",
+            ],
             1,
         );
         let named = format!("its directory {} does not exist", missing_dir.display());
         assert!(error.contains(&named), "{binary}: {error}");
 
         let error = stderr(&["--store", "mysql://root:s3cret@localhost/app"], 2);
-        assert!(error.contains("unsupported store URL scheme"), "{binary}: {error}");
+        assert!(
+            error.contains("unsupported store URL scheme"),
+            "{binary}: {error}"
+        );
 
         // PostgreSQL refusing connections is said so, and no password is shown.
         for url in [

@@ -180,11 +180,20 @@ mod tests {
 
     #[test]
     fn unknown_url_schemes_are_refused() {
-        for url in ["mysql://root@localhost/app", "sqlite://keys.db", "postgress://h/db"] {
+        for url in [
+            "mysql://root@localhost/app",
+            "sqlite://keys.db",
+            "postgress://h/db",
+        ] {
             let error = url.parse::<StoreLocation>().expect_err(url);
             assert!(error.contains("unsupported store URL scheme"), "{error}");
         }
-        for path in ["keys.redb", "./dir/keys.redb", "/tmp/a:b.redb", "C:\\keys.redb"] {
+        for path in [
+            "keys.redb",
+            "./dir/keys.redb",
+            "/tmp/a:b.redb",
+            "C:\\keys.redb",
+        ] {
             assert!(matches!(path.parse(), Ok(StoreLocation::Redb(_))), "{path}");
         }
     }

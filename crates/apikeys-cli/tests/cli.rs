@@ -428,14 +428,23 @@ fn unreachable_postgres_is_one_line_without_the_password() {
         let run = apikeys(Some(Path::new(url)), &["list"], "")
             .code(1)
             .one_error_line("connection refused to 127.0.0.1:1");
-        assert!(run.stderr.contains("postgres://127.0.0.1:1/keys"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("postgres://127.0.0.1:1/keys"),
+            "{}",
+            run.stderr
+        );
         assert!(!run.stderr.contains("s3cret"), "{url}: {}", run.stderr);
         // Well under the pool's 5-second acquire timeout.
-        assert!(started.elapsed() < std::time::Duration::from_secs(4), "{url}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(4),
+            "{url}"
+        );
     }
     // A URL sqlx cannot use: its error does not show the password either.
     let run = apikeys(
-        Some(Path::new("postgres://admin@127.0.0.1:1/keys?password=s3cret&sslmode=bogus")),
+        Some(Path::new(
+            "postgres://admin@127.0.0.1:1/keys?password=s3cret&sslmode=bogus",
+        )),
         &["list"],
         "",
     )
@@ -487,7 +496,9 @@ fn a_missing_directory_is_named() {
     let store = missing.join("keys.redb");
     let what = format!("its directory {} does not exist", missing.display());
     for args in [vec!["create", "--name", "x"], vec!["list"]] {
-        apikeys(Some(&store), &args, "").code(1).one_error_line(&what);
+        apikeys(Some(&store), &args, "")
+            .code(1)
+            .one_error_line(&what);
     }
     assert!(!missing.exists());
 }
@@ -501,7 +512,10 @@ fn created_stores_are_private() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = store_in(&dir);
     create(&store, &["--name", "k"]);
-    let mode = std::fs::metadata(&store).expect("metadata").permissions().mode();
+    let mode = std::fs::metadata(&store)
+        .expect("metadata")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
 }
 

@@ -116,7 +116,10 @@ fn a_newer_layout_is_refused() {
         .unwrap_or_else(|| panic!("{from_db:?}"));
     assert!(expected(too_new), "{too_new:?}");
     assert!(error.to_string().ends_with(&too_new.to_string()), "{error}");
-    assert!(from_db.to_string().contains(&too_new.to_string()), "{from_db}");
+    assert!(
+        from_db.to_string().contains(&too_new.to_string()),
+        "{from_db}"
+    );
 }
 
 fn damage(db: &Database, prefix: &str, bytes: &[u8]) {

@@ -11,13 +11,19 @@ fn new_files_are_private_to_their_owner() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("keys.redb");
     drop(RedbStore::open(&path).expect("create"));
-    let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
+    let mode = std::fs::metadata(&path)
+        .expect("metadata")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
 
     // An existing file keeps the mode its owner gave it.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
     drop(RedbStore::open(&path).expect("reopen"));
-    let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
+    let mode = std::fs::metadata(&path)
+        .expect("metadata")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o640, "mode {mode:o}");
 }
 
@@ -34,7 +40,10 @@ fn a_missing_directory_is_named_and_nothing_is_created() {
         assert_eq!(*directory, missing);
         let text = error.to_string();
         assert!(
-            text.contains(&format!("its directory {} does not exist", missing.display())),
+            text.contains(&format!(
+                "its directory {} does not exist",
+                missing.display()
+            )),
             "{text}"
         );
     }

@@ -16,9 +16,10 @@ async fn main() -> ExitCode {
         }
     };
     let app_keys = keys.clone();
-    let server = HttpServer::new(move || App::new().configure(actix_app::configure(app_keys.clone())))
-        .workers(2)
-        .bind(args.addr);
+    let server =
+        HttpServer::new(move || App::new().configure(actix_app::configure(app_keys.clone())))
+            .workers(2)
+            .bind(args.addr);
     let server = match server {
         Ok(server) => server,
         Err(error) => {

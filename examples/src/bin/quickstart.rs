@@ -54,7 +54,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let created = match keys.create(NewKey::named(KEY_NAME).scope(HEROES_SCOPE)).await {
+    let created = match keys
+        .create(NewKey::named(KEY_NAME).scope(HEROES_SCOPE))
+        .await
+    {
         Ok(created) => created,
         Err(error) => {
             eprintln!("quickstart: cannot create a key: {error}");
