@@ -67,8 +67,9 @@ fn with_key<T>(message: T, entry: Option<(&'static str, String)>) -> Request<T> 
     request
 }
 
-fn api_key(key: &str) -> Option<(&'static str, String)> {
-    Some(("authorization", format!("Api-Key {key}")))
+/// The default metadata entry for `key`.
+fn api_key(key: &str) -> (&'static str, String) {
+    ("authorization", format!("Api-Key {key}"))
 }
 
 fn whole_server() -> HealthCheckRequest {
@@ -145,37 +146,39 @@ async fn grpc_server_serves_health_behind_keys() {
     let mut health = HealthClient::new(channel.clone());
 
     assert_eq!(
-        check(&mut health, api_key(&keys.plain))
+        check(&mut health, Some(api_key(&keys.plain)))
             .await
             .expect("plain key"),
         ServingStatus::Serving
     );
     assert_eq!(code(check(&mut health, None).await), Code::Unauthenticated);
     assert_eq!(
-        code(check(&mut health, api_key(&keys.revoked)).await),
+        code(check(&mut health, Some(api_key(&keys.revoked))).await),
         Code::Unauthenticated
     );
     let mut wrong = keys.plain.clone();
     wrong.truncate(wrong.len() - 1);
     wrong.push(if keys.plain.ends_with('x') { 'y' } else { 'x' });
     assert_eq!(
-        code(check(&mut health, api_key(&wrong)).await),
+        code(check(&mut health, Some(api_key(&wrong))).await),
         Code::Unauthenticated
     );
 
     // Watch streams, and needs the scope.
     assert_eq!(
-        code(watch(&mut health, api_key(&keys.plain)).await),
+        code(watch(&mut health, Some(api_key(&keys.plain))).await),
         Code::PermissionDenied
     );
     let started = server.created_key();
     for key in [&keys.watcher, &started] {
-        let first = watch(&mut health, api_key(key)).await.expect("watcher");
+        let first = watch(&mut health, Some(api_key(key)))
+            .await
+            .expect("watcher");
         assert_eq!(first, ServingStatus::Serving);
     }
 
     // Reflection, for grpcurl, is behind keys too.
-    let services = list_services(channel.clone(), api_key(&keys.plain))
+    let services = list_services(channel.clone(), Some(api_key(&keys.plain)))
         .await
         .expect("reflection");
     assert!(
@@ -209,7 +212,7 @@ async fn grpc_server_reads_the_configured_key_header() {
         ServingStatus::Serving
     );
     assert_eq!(
-        code(check(&mut health, api_key(&keys.plain)).await),
+        code(check(&mut health, Some(api_key(&keys.plain))).await),
         Code::Unauthenticated
     );
 }
