@@ -238,3 +238,47 @@ async fn an_argon2_verification_does_not_block_other_calls() {
         "the Argon2 verification timed out: it blocked the async thread",
     );
 }
+
+/// What a refusal looks like on the wire: HTTP 200, `application/grpc`, the status in the
+/// headers (trailers-only), the message generic; the service is never called.
+#[tokio::test]
+async fn a_refusal_is_http_200_with_the_status_in_the_headers() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tower::ServiceExt;
+
+    let (keys, _) = keys_with(&[]).await;
+    let called = Arc::new(AtomicBool::new(false));
+    let service = tower::service_fn({
+        let called = Arc::clone(&called);
+        move |_: http::Request<tonic::body::Body>| {
+            called.store(true, Ordering::SeqCst);
+            async {
+                Ok::<_, std::convert::Infallible>(http::Response::new(tonic::body::Body::empty()))
+            }
+        }
+    });
+    let request = http::Request::post("/grpc.health.v1.Health/Check")
+        .header("content-type", "application/grpc")
+        .header(
+            "authorization",
+            "Api-Key AbCdEfGh.0123456789abcdefghijABCDEFGHIJ01",
+        )
+        .body(tonic::body::Body::empty())
+        .expect("request");
+
+    let response = ApiKeyLayer::new(keys)
+        .protect(service)
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), http::StatusCode::OK);
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+    assert_eq!(header("content-type"), Some("application/grpc"));
+    assert_eq!(header("grpc-status"), Some("16"));
+    let message = header("grpc-message").expect("grpc-message");
+    assert!(message.starts_with("A%20valid%20API%20key"), "{message}");
+    assert!(
+        !called.load(Ordering::SeqCst),
+        "the service ran for a refused call"
+    );
+}
