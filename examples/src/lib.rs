@@ -2,7 +2,8 @@
 //!
 //! The binaries `axum-server`, `actix-server` and `warp-server` serve the same three routes
 //! with the same command line ([`ServerArgs`]); `quickstart` creates a key and serves the
-//! axum routes. This library holds what they share.
+//! axum routes; `grpc-server` serves the gRPC health service behind keys with the same
+//! command line. This library holds what they share.
 
 mod args;
 mod body;

@@ -117,8 +117,7 @@ async fn show(keys: &ApiKeys, prefix: &str, json: bool) -> Result<ExitCode, Stri
     let key = keys
         .get(prefix)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no API key with prefix {prefix:?}"))?;
+        .map_err(|e| e.to_string())?;
     let now = OffsetDateTime::now_utc();
     if json {
         println!("{}", record_json(&key, now));
@@ -132,8 +131,7 @@ async fn revoke(keys: &ApiKeys, prefix: &str, yes: bool) -> Result<ExitCode, Str
     let key = keys
         .get(prefix)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no API key with prefix {prefix:?}"))?;
+        .map_err(|e| e.to_string())?;
     if key.revoked {
         println!("key {prefix} ({}) was already revoked", key.name);
         return Ok(ExitCode::SUCCESS);

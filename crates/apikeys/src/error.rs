@@ -1,29 +1,29 @@
 //! Errors of key management (create, revoke, …). Verification has its own:
 //! [`VerifyError`](crate::VerifyError).
 
+use std::fmt;
+
 use crate::format::RandomError;
 use crate::hash::HashError;
 use crate::store::StoreError;
+use crate::validation::ValidationError;
 
 /// Why a management operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The key name is empty, too long or has control characters.
-    #[error("invalid key name: {0}")]
-    InvalidName(String),
-    /// A scope is empty, too long or has spaces.
-    #[error("invalid scope {0}")]
-    InvalidScope(String),
-    /// The metadata is not a JSON object, or does not fit the requested type.
-    #[error("invalid metadata: {0}")]
-    InvalidMetadata(String),
+    /// A field of the key is invalid (a name too long, a scope with a space, …).
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
     /// No key has this prefix.
-    #[error("no API key with prefix {0:?}")]
-    NotFound(String),
+    #[error("no API key with prefix {prefix:?}")]
+    NotFound {
+        /// The prefix asked for.
+        prefix: String,
+    },
     /// The store failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// Hashing the new key failed.
     #[error(transparent)]
     Hash(#[from] HashError),
@@ -31,6 +31,39 @@ pub enum Error {
     #[error(transparent)]
     Random(#[from] RandomError),
     /// A background hashing task did not finish.
-    #[error("background hashing task failed: {0}")]
-    Task(String),
+    #[error(transparent)]
+    Task(#[from] TaskError),
+}
+
+impl From<StoreError> for Error {
+    /// A store's "not found" is the manager's: there is one [`Error::NotFound`].
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { prefix } => Self::NotFound { prefix },
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// A hashing job on the blocking thread pool panicked or was cancelled (the runtime is
+/// shutting down).
+#[derive(thiserror::Error)]
+#[error("background hashing task did not finish")]
+pub struct TaskError(#[source] tokio::task::JoinError);
+
+impl TaskError {
+    pub(crate) fn new(error: tokio::task::JoinError) -> Self {
+        Self(error)
+    }
+
+    /// Whether the job panicked (rather than being cancelled).
+    pub fn is_panic(&self) -> bool {
+        self.0.is_panic()
+    }
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TaskError").field(&self.0).finish()
+    }
 }

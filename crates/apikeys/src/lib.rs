@@ -12,12 +12,13 @@ mod policy;
 mod record;
 mod scopes;
 mod store;
+mod validation;
 mod verify;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use crate::error::Error;
+pub use crate::error::{Error, TaskError};
 pub use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
 pub use crate::format::{FormatError, KeyFormat, ParsedKey, RandomError};
 #[cfg(feature = "argon2")]
@@ -33,11 +34,13 @@ pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation};
 pub use crate::memory::MemoryStore;
 pub use crate::plaintext::PlaintextKey;
 pub use crate::policy::{KeyPolicy, policy_fn};
-pub use crate::record::{
-    ApiKey, MAX_NAME_CHARS, MAX_SCOPE_CHARS, Metadata, NewKey, validate_name, validate_scope,
-};
+pub use crate::record::{ApiKey, Metadata, MetadataError, NewKey};
 pub use crate::scopes::{NoScopes, Scopes};
 pub use crate::store::{Cursor, KeyStore, ListQuery, Page, StatusFilter, StoreError};
+pub use crate::validation::{
+    Field, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_NAME_CHARS, MAX_SCOPE_CHARS,
+    ValidationError, validate_expiry, validate_metadata, validate_name, validate_scope,
+};
 pub use crate::verify::{Denial, DenialResponse, VerifiedKey, VerifyError};
 
 /// Re-exported for stores and applications: `async_trait` for implementing [`KeyStore`]

@@ -5,14 +5,15 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use crate::error::Error;
+use crate::error::{Error, TaskError};
 use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
 use crate::format::KeyFormat;
 use crate::hash::{HashCheck, Hashers};
 use crate::plaintext::PlaintextKey;
 use crate::policy::KeyPolicy;
-use crate::record::{ApiKey, NewKey, to_stored_precision, validate_name, validate_scope};
+use crate::record::{ApiKey, NewKey};
 use crate::store::{KeyStore, ListQuery, Page, StoreError};
+use crate::validation::to_stored_precision;
 use crate::verify::{Denial, VerifiedKey, VerifyError, log_refusal};
 
 /// How many fresh keys `create` tries when a generated prefix is already taken.
@@ -46,6 +47,7 @@ struct Inner {
 impl std::fmt::Debug for ApiKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiKeys")
+            .field("store", &self.inner.store)
             .field("format", &self.inner.format)
             .field("hashers", &self.inner.hashers)
             .field("sources", &self.inner.extractor.sources())
@@ -160,15 +162,9 @@ impl ApiKeys {
 
     /// Creates a key. The plaintext key is in the result and nowhere else.
     pub async fn create(&self, new: NewKey) -> Result<CreatedKey, Error> {
-        validate_name(&new.name)?;
-        for scope in &new.scopes {
-            validate_scope(scope)?;
-        }
-        if let Some(reason) = new.metadata_error {
-            return Err(Error::InvalidMetadata(reason));
-        }
+        let new = new.validated()?;
         let created = to_stored_precision(OffsetDateTime::now_utc());
-        let expires = new.expires.map(to_stored_precision);
+        let expires = new.expires;
         let mut last_prefix = String::new();
         for _ in 0..CREATE_ATTEMPTS {
             let key = self.inner.format.generate()?;
@@ -192,10 +188,9 @@ impl ApiKeys {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(StoreError::AlreadyExists {
+        Err(Error::Store(StoreError::AlreadyExists {
             prefix: last_prefix,
-        }
-        .into())
+        }))
     }
 
     /// Verifies a presented key: granted only if it is well formed, exists, matches its
@@ -264,14 +259,16 @@ impl ApiKeys {
         }
     }
 
-    /// The record with this prefix.
-    pub async fn get(&self, prefix: &str) -> Result<Option<ApiKey>, Error> {
-        Ok(self
-            .inner
+    /// The record with this prefix; [`Error::NotFound`] when there is none.
+    pub async fn get(&self, prefix: &str) -> Result<ApiKey, Error> {
+        self.inner
             .store
             .get(prefix)
             .await?
-            .map(Arc::unwrap_or_clone))
+            .map(Arc::unwrap_or_clone)
+            .ok_or_else(|| Error::NotFound {
+                prefix: prefix.to_owned(),
+            })
     }
 
     /// One page of keys, newest first.
@@ -281,33 +278,26 @@ impl ApiKeys {
 
     /// Revokes a key, for good. Revoking a revoked key changes nothing and succeeds.
     pub async fn revoke(&self, prefix: &str) -> Result<Revocation, Error> {
-        let record = self
-            .inner
-            .store
-            .get(prefix)
-            .await?
-            .ok_or_else(|| Error::NotFound(prefix.to_owned()))?;
-        let mut record = Arc::unwrap_or_clone(record);
+        let mut record = self.get(prefix).await?;
         if record.revoked {
             return Ok(Revocation::AlreadyRevoked(record));
         }
         record.revoked = true;
-        self.inner
-            .store
-            .update(&record)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound { prefix } => Error::NotFound(prefix),
-                other => Error::Store(other),
-            })?;
+        self.inner.store.update(&record).await?;
         tracing::info!(prefix, "API key revoked");
         Ok(Revocation::Revoked(record))
     }
 
-    /// Deletes a key's record; `false` when there was none. Prefer revoking: a deleted
-    /// key leaves no trace for audits.
-    pub async fn delete(&self, prefix: &str) -> Result<bool, Error> {
-        Ok(self.inner.store.delete(prefix).await?)
+    /// Deletes a key's record; [`Error::NotFound`] when there was none. Prefer revoking: a
+    /// deleted key leaves no trace for audits.
+    pub async fn delete(&self, prefix: &str) -> Result<(), Error> {
+        if self.inner.store.delete(prefix).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound {
+                prefix: prefix.to_owned(),
+            })
+        }
     }
 
     async fn check<S: AsRef<str>>(
@@ -369,10 +359,9 @@ impl ApiKeys {
     async fn hash_new(&self, key: &PlaintextKey) -> Result<String, Error> {
         if self.inner.hashers.preferred().is_expensive() {
             let key = Zeroizing::new(key.expose_secret().to_owned());
-            self.off_thread(move |inner| inner.hashers.hash(key.as_bytes()))
-                .await
-                .map_err(|e| Error::Task(e.to_string()))?
-                .map_err(Error::from)
+            Ok(self
+                .off_thread(move |inner| inner.hashers.hash(key.as_bytes()))
+                .await??)
         } else {
             Ok(self.inner.hashers.hash(key.expose_secret().as_bytes())?)
         }
@@ -385,10 +374,10 @@ impl ApiKeys {
         let hashed = if self.inner.hashers.preferred().is_expensive() {
             self.off_thread(move |inner| inner.hashers.hash(key.as_bytes()))
                 .await
-                .map_err(|e| crate::hash::HashError::Internal(e.to_string()))
-                .and_then(|r| r)
+                .map_err(Error::from)
+                .and_then(|r| r.map_err(Error::from))
         } else {
-            self.inner.hashers.hash(key.as_bytes())
+            self.inner.hashers.hash(key.as_bytes()).map_err(Error::from)
         };
         let result = match hashed {
             Ok(hashed_key) => {
@@ -400,9 +389,9 @@ impl ApiKeys {
                     .store
                     .update(&upgraded)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(Error::from)
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         };
         match result {
             Ok(()) => tracing::info!(
@@ -411,14 +400,14 @@ impl ApiKeys {
                 "API key hash upgraded"
             ),
             Err(error) => {
-                tracing::warn!(prefix = record.prefix, error, "API key hash upgrade failed");
+                tracing::warn!(prefix = record.prefix, %error, "API key hash upgrade failed");
             }
         }
     }
 
     /// Runs CPU-heavy hashing on the runtime's blocking pool, so that the async worker
     /// threads keep serving requests; inline when there is no Tokio runtime.
-    async fn off_thread<T, F>(&self, job: F) -> Result<T, VerifyError>
+    async fn off_thread<T, F>(&self, job: F) -> Result<T, TaskError>
     where
         F: FnOnce(&Inner) -> T + Send + 'static,
         T: Send + 'static,
@@ -429,7 +418,7 @@ impl ApiKeys {
                 runtime
                     .spawn_blocking(move || job(&inner))
                     .await
-                    .map_err(|e| VerifyError::Internal(e.to_string()))
+                    .map_err(TaskError::new)
             }
             Err(_) => Ok(job(&self.inner)),
         }

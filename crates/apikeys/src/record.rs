@@ -2,17 +2,15 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::error::Error;
-
-/// Longest key name, in characters (djangorestframework-api-key's limit).
-pub const MAX_NAME_CHARS: usize = 50;
-/// Longest scope, in characters.
-pub const MAX_SCOPE_CHARS: usize = 100;
+use crate::validation::{
+    ValidationError, validate_expiry, validate_metadata, validate_name, validate_scope,
+};
 
 /// Free-form fields an application attaches to a key (an organisation id, a plan, …).
 pub type Metadata = serde_json::Map<String, serde_json::Value>;
@@ -78,11 +76,15 @@ impl ApiKey {
     }
 
     /// The metadata read into the application's own type.
-    pub fn metadata_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_value(serde_json::Value::Object(self.metadata.clone()))
-            .map_err(|e| Error::InvalidMetadata(e.to_string()))
+    pub fn metadata_as<T: DeserializeOwned>(&self) -> Result<T, MetadataError> {
+        T::deserialize(&serde_json::Value::Object(self.metadata.clone())).map_err(MetadataError)
     }
 }
+
+/// A key's metadata does not fit the type a handler asked for.
+#[derive(Debug, thiserror::Error)]
+#[error("the API key's metadata does not fit the requested type")]
+pub struct MetadataError(#[source] serde_json::Error);
 
 /// What to create: a name, and optionally an expiry, scopes and metadata.
 ///
@@ -98,7 +100,8 @@ pub struct NewKey {
     pub(crate) expires: Option<OffsetDateTime>,
     pub(crate) scopes: BTreeSet<String>,
     pub(crate) metadata: Metadata,
-    pub(crate) metadata_error: Option<String>,
+    /// The first builder call that could not be honoured, reported by `create`.
+    pub(crate) invalid: Option<ValidationError>,
 }
 
 impl NewKey {
@@ -119,8 +122,13 @@ impl NewKey {
 
     /// Refuse the key `after` from now.
     #[must_use]
-    pub fn expires_in(self, after: time::Duration) -> Self {
-        self.expires(OffsetDateTime::now_utc() + after)
+    pub fn expires_in(mut self, after: time::Duration) -> Self {
+        if let Some(at) = OffsetDateTime::now_utc().checked_add(after) {
+            self.expires(at)
+        } else {
+            self.fail(ValidationError::ExpiryOutOfRange);
+            self
+        }
     }
 
     /// Grant one scope.
@@ -144,7 +152,7 @@ impl NewKey {
             Ok(value) => {
                 self.metadata.insert(field.into(), value);
             }
-            Err(e) => self.metadata_error = Some(e.to_string()),
+            Err(e) => self.fail(ValidationError::MetadataNotSerializable(Arc::new(e))),
         }
         self
     }
@@ -154,75 +162,35 @@ impl NewKey {
     pub fn metadata(mut self, value: impl Serialize) -> Self {
         match serde_json::to_value(value) {
             Ok(serde_json::Value::Object(map)) => self.metadata = map,
-            Ok(_) => self.metadata_error = Some("metadata must be a JSON object".into()),
-            Err(e) => self.metadata_error = Some(e.to_string()),
+            Ok(_) => self.fail(ValidationError::MetadataNotAnObject),
+            Err(e) => self.fail(ValidationError::MetadataNotSerializable(Arc::new(e))),
         }
         self
     }
-}
 
-/// Checks a key name: 1 to 50 characters, not blank, no control characters.
-pub fn validate_name(name: &str) -> Result<(), Error> {
-    let count = name.chars().count();
-    let reason = if name.trim().is_empty() {
-        "must not be empty".to_owned()
-    } else if count > MAX_NAME_CHARS {
-        format!("must be at most {MAX_NAME_CHARS} characters, got {count}")
-    } else if name.chars().any(char::is_control) {
-        "must not contain control characters".to_owned()
-    } else {
-        return Ok(());
-    };
-    Err(Error::InvalidName(reason))
-}
-
-/// Checks a scope: 1 to 100 characters, no whitespace or control characters.
-pub fn validate_scope(scope: &str) -> Result<(), Error> {
-    let count = scope.chars().count();
-    if count == 0
-        || count > MAX_SCOPE_CHARS
-        || scope.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(Error::InvalidScope(format!(
-            "{scope:?}: a scope is 1 to {MAX_SCOPE_CHARS} characters without spaces"
-        )));
+    fn fail(&mut self, error: ValidationError) {
+        self.invalid.get_or_insert(error);
     }
-    Ok(())
-}
 
-/// Truncates to microseconds, the precision every store keeps (PostgreSQL's `timestamptz`).
-pub(crate) fn to_stored_precision(t: OffsetDateTime) -> OffsetDateTime {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.replace_microsecond(t.microsecond()).unwrap_or(t)
+    /// Checks every field as [`ApiKeys::create`](crate::ApiKeys::create) does, and brings
+    /// the expiry to stored precision.
+    pub(crate) fn validated(mut self) -> Result<Self, ValidationError> {
+        if let Some(error) = self.invalid.take() {
+            return Err(error);
+        }
+        validate_name(&self.name)?;
+        for scope in &self.scopes {
+            validate_scope(scope)?;
+        }
+        validate_metadata(&self.metadata)?;
+        self.expires = self.expires.map(validate_expiry).transpose()?;
+        Ok(self)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names() {
-        assert!(validate_name("billing").is_ok());
-        assert!(validate_name(&"é".repeat(50)).is_ok());
-        assert!(validate_name("日本語のキー 🔑").is_ok());
-        for bad in ["", "   ", "line\nbreak", "tab\there"] {
-            assert!(
-                matches!(validate_name(bad), Err(Error::InvalidName(_))),
-                "{bad:?}"
-            );
-        }
-        let long = "x".repeat(51);
-        let err = validate_name(&long).unwrap_err().to_string();
-        assert!(err.contains("at most 50"), "{err}");
-    }
-
-    #[test]
-    fn scopes() {
-        assert!(validate_scope("heroes:read").is_ok());
-        for bad in ["", "a b", &"s".repeat(101)] {
-            assert!(validate_scope(bad).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn typed_metadata() {
@@ -231,7 +199,7 @@ mod tests {
             organisation: u64,
         }
         let new = NewKey::named("x").metadata(Org { organisation: 7 });
-        assert!(new.metadata_error.is_none());
+        assert!(new.invalid.is_none());
         let record = ApiKey {
             prefix: "p".into(),
             hashed_key: "sha512$$00".into(),
@@ -246,13 +214,27 @@ mod tests {
             record.metadata_as::<Org>().unwrap(),
             Org { organisation: 7 }
         );
-        assert!(NewKey::named("x").metadata(5).metadata_error.is_some());
+        assert!(record.metadata_as::<Vec<u8>>().is_err());
+        assert!(matches!(
+            NewKey::named("x").metadata(5).invalid,
+            Some(ValidationError::MetadataNotAnObject)
+        ));
         assert!(!format!("{record:?}").contains("$$00"));
     }
 
     #[test]
-    fn precision_is_microseconds() {
-        let t = time::macros::datetime!(2026-01-02 03:04:05.123456789 UTC);
-        assert_eq!(to_stored_precision(t).nanosecond(), 123_456_000);
+    fn builder_errors_surface_at_validation() {
+        let far = NewKey::named("x").expires_in(time::Duration::days(3_000_000));
+        assert!(matches!(
+            far.validated(),
+            Err(ValidationError::ExpiryOutOfRange)
+        ));
+        let bad_scope = NewKey::named("x").scope("a,b");
+        assert!(bad_scope.validated().is_err());
+        let ok = NewKey::named("x")
+            .expires(time::macros::datetime!(2030-01-01 00:00:00.1234567 +01:00))
+            .validated()
+            .unwrap();
+        assert_eq!(ok.expires.unwrap().offset(), time::UtcOffset::UTC);
     }
 }

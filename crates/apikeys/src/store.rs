@@ -228,7 +228,7 @@ impl StoreError {
 ///   [`ListQuery::matches`] does;
 /// - every write is durable when the call returns.
 #[async_trait]
-pub trait KeyStore: Send + Sync {
+pub trait KeyStore: Send + Sync + std::fmt::Debug {
     /// Adds a new record.
     async fn insert(&self, key: &ApiKey) -> Result<(), StoreError>;
 

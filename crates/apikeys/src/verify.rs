@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use crate::error::Error;
-use crate::record::{ApiKey, Metadata};
+use crate::error::TaskError;
+use crate::record::{ApiKey, Metadata, MetadataError};
 use crate::store::StoreError;
 
 /// Why access was denied: the reason code for logs and metrics. Never sent to clients.
@@ -74,22 +74,13 @@ pub enum VerifyError {
     #[error("API key policy failed: {0}")]
     Policy(#[source] Box<dyn StdError + Send + Sync>),
     /// Background hashing did not finish (HTTP 503).
-    #[error("API key verification failed: {0}")]
-    Internal(String),
+    #[error("API key verification failed")]
+    Task(#[from] TaskError),
 }
 
 impl From<Denial> for VerifyError {
     fn from(denial: Denial) -> Self {
         Self::Denied(denial)
-    }
-}
-
-impl From<Error> for VerifyError {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::Store(e) => Self::Store(e),
-            other => Self::Internal(other.to_string()),
-        }
     }
 }
 
@@ -206,7 +197,7 @@ impl VerifiedKey {
     }
 
     /// The application's fields as its own type.
-    pub fn metadata_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
+    pub fn metadata_as<T: DeserializeOwned>(&self) -> Result<T, MetadataError> {
         self.record.metadata_as()
     }
 

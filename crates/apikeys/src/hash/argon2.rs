@@ -50,7 +50,7 @@ mod hasher {
         /// Argon2id with custom costs: memory in KiB, iterations, lanes.
         pub fn with_params(m_cost_kib: u32, t_cost: u32, p_cost: u32) -> Result<Self, HashError> {
             let params = Params::new(m_cost_kib, t_cost, p_cost, None)
-                .map_err(|e| HashError::Internal(e.to_string()))?;
+                .map_err(|_| HashError::InvalidParameters { hasher: "argon2" })?;
             Ok(Self { params })
         }
     }
@@ -68,7 +68,7 @@ mod hasher {
             Argon2::from(&self.params)
                 .hash_password(key)
                 .map(|h| h.to_string())
-                .map_err(|e| HashError::Internal(e.to_string()))
+                .map_err(|e| HashError::failed("argon2", e))
         }
 
         fn verify(&self, key: &[u8], stored: &str) -> Result<bool, HashError> {

@@ -30,7 +30,7 @@ compile_error!(
 
 /// A stored hash could not be checked. Verification treats every one of these as a
 /// non-match; none of them costs an expensive hash.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HashError {
     /// No configured hasher knows this hash's algorithm.
@@ -45,9 +45,34 @@ pub enum HashError {
     /// This hasher only verifies hashes written elsewhere.
     #[error("the {0} hasher is verify-only")]
     VerifyOnly(&'static str),
-    /// The hashing library failed.
-    #[error("hashing failed: {0}")]
-    Internal(String),
+    /// A hasher was configured with parameters its algorithm does not accept.
+    #[error("invalid {hasher} parameters")]
+    InvalidParameters {
+        /// The hasher's algorithm.
+        hasher: &'static str,
+    },
+    /// The hashing library failed to hash a new key.
+    #[error("{hasher} hashing failed")]
+    Failed {
+        /// The hasher's algorithm.
+        hasher: &'static str,
+        /// The library's error, kept opaque so that its type is not part of this API.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl HashError {
+    #[cfg(any(feature = "argon2", feature = "scrypt"))]
+    pub(crate) fn failed(
+        hasher: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Failed {
+            hasher,
+            source: Box::new(source),
+        }
+    }
 }
 
 /// One way of hashing keys. Implementations are cheap to share and never panic on input.

@@ -63,8 +63,8 @@ mod hasher {
     impl ScryptHasher {
         /// scrypt with custom costs: `N = 2^log_n`, block size `r`, parallelism `p`.
         pub fn with_params(log_n: u8, r: u32, p: u32) -> Result<Self, HashError> {
-            let params =
-                Params::new(log_n, r, p).map_err(|e| HashError::Internal(e.to_string()))?;
+            let params = Params::new(log_n, r, p)
+                .map_err(|_| HashError::InvalidParameters { hasher: "scrypt" })?;
             Ok(Self { params })
         }
     }
@@ -115,7 +115,7 @@ mod hasher {
             Scrypt::new_with_params(self.params)
                 .hash_password(key)
                 .map(|h| h.to_string())
-                .map_err(|e| HashError::Internal(e.to_string()))
+                .map_err(|e| HashError::failed("scrypt", e))
         }
 
         fn verify(&self, key: &[u8], stored: &str) -> Result<bool, HashError> {

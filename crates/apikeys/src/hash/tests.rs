@@ -31,10 +31,13 @@ fn sha512_is_byte_for_byte_djangorestframework_api_key() {
     assert!(!drf.is_empty());
     for v in drf {
         assert_eq!(Sha512Hasher.hash(v.key.as_bytes()).unwrap(), v.encoded);
-        assert_eq!(Sha512Hasher.verify(v.key.as_bytes(), &v.encoded), Ok(true));
         assert_eq!(
-            Sha512Hasher.verify(wrong(&v.key).as_bytes(), &v.encoded),
-            Ok(false)
+            (Sha512Hasher.verify(v.key.as_bytes(), &v.encoded)).ok(),
+            Some(true)
+        );
+        assert_eq!(
+            (Sha512Hasher.verify(wrong(&v.key).as_bytes(), &v.encoded)).ok(),
+            Some(false)
         );
     }
 }
@@ -59,8 +62,8 @@ fn sha512_refuses_broken_hashes_without_panicking() {
         );
     }
     assert_eq!(
-        Sha512Hasher.verify(b"k", &good.to_uppercase().replace("SHA512", "sha512")),
-        Ok(true)
+        (Sha512Hasher.verify(b"k", &good.to_uppercase().replace("SHA512", "sha512"))).ok(),
+        Some(true)
     );
 }
 
@@ -76,9 +79,11 @@ fn unknown_and_empty_hashes_are_refused() {
         "sha256$$00",
         "\u{0}",
     ] {
-        assert_eq!(
-            hashers.check(b"k", stored),
-            Err(HashError::UnknownAlgorithm),
+        assert!(
+            matches!(
+                hashers.check(b"k", stored),
+                Err(HashError::UnknownAlgorithm)
+            ),
             "{stored:?}"
         );
     }
@@ -91,15 +96,15 @@ fn default_prefers_sha512_and_upgrades_others() {
     assert_eq!(hashers.preferred().algorithm(), "sha512");
     let stored = hashers.hash(b"key").unwrap();
     assert_eq!(
-        hashers.check(b"key", &stored),
-        Ok(HashCheck {
+        (hashers.check(b"key", &stored)).ok(),
+        Some(HashCheck {
             matched: true,
             needs_upgrade: false
         })
     );
     assert_eq!(
-        hashers.check(b"nope", &stored),
-        Ok(HashCheck {
+        (hashers.check(b"nope", &stored)).ok(),
+        Some(HashCheck {
             matched: false,
             needs_upgrade: false
         })
@@ -115,8 +120,8 @@ fn argon2_round_trip_and_obsolete_parameters() {
         stored.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
         "{stored}"
     );
-    assert_eq!(hasher.verify(b"key", &stored), Ok(true));
-    assert_eq!(hasher.verify(b"kez", &stored), Ok(false));
+    assert_eq!((hasher.verify(b"key", &stored)).ok(), Some(true));
+    assert_eq!((hasher.verify(b"kez", &stored)).ok(), Some(false));
     assert!(!hasher.is_obsolete(&stored));
     assert!(
         Argon2Hasher::with_params(2048, 1, 1)
@@ -157,8 +162,8 @@ fn scrypt_round_trip_and_hostile_costs() {
     let hasher = ScryptHasher::with_params(10, 8, 1).unwrap();
     let stored = hasher.hash(b"key").unwrap();
     assert!(stored.starts_with("$scrypt$ln=10,r=8,p=1$"), "{stored}");
-    assert_eq!(hasher.verify(b"key", &stored), Ok(true));
-    assert_eq!(hasher.verify(b"kez", &stored), Ok(false));
+    assert_eq!((hasher.verify(b"key", &stored)).ok(), Some(true));
+    assert_eq!((hasher.verify(b"kez", &stored)).ok(), Some(false));
     assert!(ScryptHasher::default().is_obsolete(&stored));
     let huge = stored.replace("ln=10", "ln=30");
     assert!(matches!(
@@ -204,14 +209,14 @@ mod django_vectors {
             }
             assert!(hasher.recognizes(&v.encoded), "{}", v.encoded);
             assert_eq!(
-                hasher.verify(v.key.as_bytes(), &v.encoded),
-                Ok(true),
+                (hasher.verify(v.key.as_bytes(), &v.encoded)).ok(),
+                Some(true),
                 "{}",
                 v.encoded
             );
             assert_eq!(
-                hasher.verify(wrong(&v.key).as_bytes(), &v.encoded),
-                Ok(false),
+                (hasher.verify(wrong(&v.key).as_bytes(), &v.encoded)).ok(),
+                Some(false),
                 "{}",
                 v.encoded
             );
@@ -244,10 +249,10 @@ mod django_vectors {
     #[test]
     fn md5_is_not_accepted() {
         for v in vectors().into_iter().filter(|v| v.algorithm == "md5") {
-            assert_eq!(
+            assert!(matches!(
                 Hashers::default().check(v.key.as_bytes(), &v.encoded),
                 Err(HashError::UnknownAlgorithm)
-            );
+            ));
         }
     }
 
@@ -310,7 +315,10 @@ mod django_vectors {
                 "{stored}"
             );
         }
-        assert_eq!(hasher.hash(b"k"), Err(HashError::VerifyOnly("django")));
+        assert!(matches!(
+            hasher.hash(b"k"),
+            Err(HashError::VerifyOnly("django"))
+        ));
     }
 }
 
@@ -319,15 +327,15 @@ mod django_vectors {
 #[test]
 fn sha512_compares_every_byte_of_the_digest() {
     let stored = Sha512Hasher.hash(b"key").unwrap();
-    assert_eq!(Sha512Hasher.verify(b"key", &stored), Ok(true));
+    assert_eq!((Sha512Hasher.verify(b"key", &stored)).ok(), Some(true));
     for byte in 0..64 {
         let mut tampered = stored.clone().into_bytes();
         let at = "sha512$$".len() + 2 * byte + 1;
         tampered[at] = if tampered[at] == b'0' { b'1' } else { b'0' };
         let tampered = String::from_utf8(tampered).unwrap();
         assert_eq!(
-            Sha512Hasher.verify(b"key", &tampered),
-            Ok(false),
+            (Sha512Hasher.verify(b"key", &tampered)).ok(),
+            Some(false),
             "byte {byte}"
         );
     }

@@ -7,6 +7,7 @@ use super::*;
 use crate::memory::MemoryStore;
 use crate::policy::policy_fn;
 use crate::store::StatusFilter;
+use crate::validation::Field;
 
 fn denial(result: Result<VerifiedKey, VerifyError>) -> Denial {
     match result {
@@ -169,26 +170,50 @@ async fn a_failing_policy_is_an_error() {
 #[tokio::test]
 async fn invalid_input_is_refused_at_creation() {
     let keys = ApiKeys::new(MemoryStore::new());
-    assert!(matches!(
-        keys.create(NewKey::named("")).await,
-        Err(Error::InvalidName(_))
-    ));
-    assert!(matches!(
-        keys.create(NewKey::named("x".repeat(51))).await,
-        Err(Error::InvalidName(_))
-    ));
-    assert!(matches!(
-        keys.create(NewKey::named("ok").scope("has space")).await,
-        Err(Error::InvalidScope(_))
-    ));
-    assert!(matches!(
-        keys.create(NewKey::named("ok").metadata([1, 2])).await,
-        Err(Error::InvalidMetadata(_))
-    ));
+    let field = |result: Result<CreatedKey, Error>| match result {
+        Err(Error::Invalid(e)) => e.field(),
+        other => panic!("not a validation error: {other:?}"),
+    };
+    assert_eq!(field(keys.create(NewKey::named("")).await), Field::Name);
+    assert_eq!(
+        field(keys.create(NewKey::named("x".repeat(51))).await),
+        Field::Name
+    );
+    assert_eq!(
+        field(keys.create(NewKey::named("ok").scope("has space")).await),
+        Field::Scope
+    );
+    assert_eq!(
+        field(keys.create(NewKey::named("ok").scope("a,b")).await),
+        Field::Scope
+    );
+    assert_eq!(
+        field(keys.create(NewKey::named("ok").metadata([1, 2])).await),
+        Field::Metadata
+    );
+    let mut deep = serde_json::json!(1);
+    for _ in 0..127 {
+        deep = serde_json::json!({ "n": deep });
+    }
+    assert_eq!(
+        field(keys.create(NewKey::named("ok").meta("deep", deep)).await),
+        Field::Metadata
+    );
+    let late = time::macros::datetime!(9999-12-31 23:00:00 -02:00);
+    assert_eq!(
+        field(keys.create(NewKey::named("ok").expires(late)).await),
+        Field::Expires
+    );
+    let far = time::Duration::days(3_000_000);
+    assert_eq!(
+        field(keys.create(NewKey::named("ok").expires_in(far)).await),
+        Field::Expires
+    );
     assert!(keys.list(&ListQuery::new()).await.unwrap().keys.is_empty());
 }
 
 /// A store whose first `collisions` inserts report a taken prefix.
+#[derive(Debug)]
 struct Colliding {
     inner: MemoryStore,
     collisions: usize,
@@ -251,7 +276,7 @@ async fn revoke_unknown_prefix_and_listing() {
     let keys = ApiKeys::new(MemoryStore::new());
     assert!(matches!(
         keys.revoke("missing1").await,
-        Err(Error::NotFound(_))
+        Err(Error::NotFound { .. })
     ));
     let a = keys.create(NewKey::named("a")).await.unwrap();
     keys.create(NewKey::named("b")).await.unwrap();
@@ -262,8 +287,15 @@ async fn revoke_unknown_prefix_and_listing() {
         .unwrap();
     assert_eq!(active.keys.len(), 1);
     assert_eq!(active.keys[0].name, "b");
-    assert!(keys.delete(a.key.prefix()).await.unwrap());
-    assert!(keys.get(a.key.prefix()).await.unwrap().is_none());
+    keys.delete(a.key.prefix()).await.unwrap();
+    assert!(matches!(
+        keys.get(a.key.prefix()).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        keys.delete(a.key.prefix()).await,
+        Err(Error::NotFound { .. })
+    ));
 }
 
 #[cfg(all(feature = "django", feature = "sha512"))]
@@ -272,7 +304,7 @@ fn legacy_record(prefix: &str, name: &str) -> ApiKey {
         prefix: prefix.to_owned(),
         hashed_key: String::new(),
         name: name.to_owned(),
-        created: to_stored_precision(OffsetDateTime::now_utc()),
+        created: crate::validation::to_stored_precision(OffsetDateTime::now_utc()),
         expires: None,
         revoked: false,
         scopes: std::collections::BTreeSet::new(),
@@ -348,7 +380,7 @@ async fn slow_hashes_run_off_the_async_thread() {
     );
     assert!(fast_done < slow_done);
     // The argon2 key was upgraded to the preferred sha512 on success.
-    let record = fast_keys.get(slow.key.prefix()).await.unwrap().unwrap();
+    let record = fast_keys.get(slow.key.prefix()).await.unwrap();
     assert!(record.hashed_key.starts_with("sha512$$"));
 }
 

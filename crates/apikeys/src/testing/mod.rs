@@ -23,7 +23,7 @@ pub fn record(prefix: &str, name: &str) -> ApiKey {
         prefix: prefix.to_owned(),
         hashed_key: format!("sha512$${}", "0".repeat(128)),
         name: name.to_owned(),
-        created: crate::record::to_stored_precision(OffsetDateTime::now_utc()),
+        created: crate::validation::to_stored_precision(OffsetDateTime::now_utc()),
         expires: None,
         revoked: false,
         scopes: BTreeSet::new(),

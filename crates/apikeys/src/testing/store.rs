@@ -333,7 +333,7 @@ pub async fn manager_round_trip(store: Arc<dyn KeyStore>) {
     assert_eq!(verified.metadata()["org"], 7);
     assert_eq!(
         keys.get(created.key.prefix()).await.expect("get"),
-        Some(created.record.clone())
+        created.record
     );
 
     let expired = keys
