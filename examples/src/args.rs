@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use apikeys::{ApiKeys, KeySource, NewKey};
 use apikeys_cli::{StoreArgs, StoreOpenError};
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// `axum-server`, `actix-server` and `warp-server` take the same options.
 #[derive(Debug, Parser)]
@@ -41,17 +41,16 @@ impl ServerArgs {
     /// Parses the command line, exiting with clap's usage error (status 2) when it is wrong
     /// or names no store.
     pub fn parse_or_exit() -> Self {
-        let args = Self::parse();
+        Self::parse_with(Self::command())
+    }
+
+    /// [`parse_or_exit`](Self::parse_or_exit) with `command`: [`ServerArgs::command`] as a
+    /// server customised it (its name, description, default address).
+    pub fn parse_with(mut command: clap::Command) -> Self {
+        let matches = command.get_matches_mut();
+        let args = Self::from_arg_matches(&matches)
+            .unwrap_or_else(|error| error.format(&mut command).exit());
         if args.store.store.is_none() {
-            let mut command = Self::command();
-            // As clap names the program in its own errors: by how it was run.
-            if let Some(name) = std::env::args_os()
-                .next()
-                .as_deref()
-                .and_then(|arg0| std::path::Path::new(arg0).file_name())
-            {
-                command = command.bin_name(name.to_string_lossy().into_owned());
-            }
             command
                 .error(
                     clap::error::ErrorKind::MissingRequiredArgument,

@@ -17,6 +17,14 @@ const SERVERS: [&str; 3] = [
     env!("CARGO_BIN_EXE_warp-server"),
 ];
 
+/// Every server binary, gRPC included, for what happens before the first request.
+const ALL_SERVERS: [&str; 4] = [
+    SERVERS[0],
+    SERVERS[1],
+    SERVERS[2],
+    env!("CARGO_BIN_EXE_grpc-server"),
+];
+
 /// Creates a plain key and a `heroes:read` key in the redb file at `path` (before any
 /// server opens it: a redb file is open in one process at a time).
 fn create_keys(path: &Path) -> (String, String) {
@@ -285,7 +293,7 @@ fn create_key_waits_for_the_address() {
     create_keys(&store);
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
-    for binary in SERVERS {
+    for binary in ALL_SERVERS {
         let run = Command::new(binary)
             .args(["--store", store.to_str().expect("utf-8")])
             .args(["--addr", &addr, "--create-key", "never"])
@@ -306,7 +314,7 @@ fn servers_open_existing_stores_only() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = dir.path().join("typo.redb");
     let missing_dir = dir.path().join("no-such-dir");
-    for binary in SERVERS {
+    for binary in ALL_SERVERS {
         let stderr = |args: &[&str], code: i32| {
             let run = Command::new(binary)
                 .args(args)
