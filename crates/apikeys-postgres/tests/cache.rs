@@ -210,10 +210,12 @@ async fn the_cache_is_bounded_and_can_be_off() {
             .expect("create");
         cached(&store, &keys, created.key.expose_secret()).await;
     }
-    assert_eq!(store.cache_status().entries, 3);
+    // (A creation's own notification may still come in and drop that key again.)
+    let held = store.cache_status().entries;
+    assert!((2..=3).contains(&held), "{held}");
     // Unknown prefixes are not kept.
     assert!(store.get("Unknown1").await.expect("get").is_none());
-    assert_eq!(store.cache_status().entries, 3);
+    assert!(store.cache_status().entries <= held);
 
     let off = PostgresStore::with_cache(schema.pool().await, CacheOptions::off())
         .await
