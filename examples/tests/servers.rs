@@ -352,9 +352,8 @@ fn a_fleet_on_postgres_refuses_a_revoked_key_within_the_bound() {
         )
     };
     let fleet = [start(SERVERS[0], "one"), start(SERVERS[2], "two")];
-    let admin = runtime.block_on(async {
-        ApiKeys::new(PostgresStore::connect(&url).await.expect("connect"))
-    });
+    let admin = runtime
+        .block_on(async { ApiKeys::new(PostgresStore::connect(&url).await.expect("connect")) });
     for round in 0..3 {
         let created = runtime
             .block_on(admin.create(NewKey::named(format!("fleet {round}"))))

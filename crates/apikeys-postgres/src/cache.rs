@@ -113,6 +113,7 @@ pub(crate) enum Lookup {
 }
 
 /// The generation a miss saw; the fill is dropped if an invalidation came in between.
+#[derive(Clone, Copy)]
 pub(crate) struct Ticket(u64);
 
 struct Entries {

@@ -63,7 +63,7 @@ async fn installed(pool: &PgPool, table: &TableName) -> Result<bool, sqlx::Error
 /// The same function and triggers as migrations/0002_notify_changes.sql, for `table`.
 fn install_sql(function: &str, table: &str) -> String {
     format!(
-        r#"
+        "
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
@@ -85,7 +85,7 @@ CREATE TRIGGER {DJANGO_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON {table}
     FOR EACH ROW EXECUTE FUNCTION {function}();
 CREATE TRIGGER apikeys_notify_truncate AFTER TRUNCATE ON {table}
     FOR EACH STATEMENT EXECUTE FUNCTION {function}();
-"#
+"
     )
 }
 
