@@ -312,3 +312,43 @@ async fn django_mode_installs_the_trigger_when_it_may() {
     .await
     .expect("drop the role");
 }
+
+/// Lag: a listener that is connected but cannot prove it is current (here its pings cannot
+/// get a connection of the pool) stops the cache within the bound, without a reconnection,
+/// and the cache comes back once the proofs do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_cannot_prove_itself_current_stops_the_cache_within_the_bound() {
+    let schema = TestSchema::new().await;
+    // One connection for the listener, one for everything else.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(schema.options())
+        .await
+        .expect("pool");
+    let store = PostgresStore::new(pool.clone()).await.expect("store");
+    cache_in_use(&store).await;
+    let held = pool
+        .acquire()
+        .await
+        .expect("the connection the listener leaves");
+    let start = Instant::now();
+    while store.cache_status().usable {
+        assert!(
+            start.elapsed() < BOUND + Duration::from_millis(50),
+            "{:?}",
+            store.cache_status()
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    eprintln!(
+        "cache stopped {:?} after the pings stalled",
+        start.elapsed()
+    );
+    assert!(
+        store.cache_status().listener_pid.is_some(),
+        "still connected"
+    );
+    drop(held);
+    cache_in_use(&store).await;
+    assert_eq!(store.cache_status().reconnects, 0);
+}
