@@ -259,7 +259,7 @@ mod tests {
     fn authorization(value: &'static str) -> Option<String> {
         KeyExtractor::default()
             .extract(&with("authorization", value), None)
-            .unwrap()
+            .expect("one Authorization header")
             .map(Cow::into_owned)
     }
 

@@ -26,7 +26,7 @@ pub(super) fn verify_phc(key: &[u8], phc: &str) -> Result<bool, HashError> {
     }
     // A shorter output would match more than one secret in 2^256; Django and the argon2
     // crate both write 32 bytes.
-    if hash.hash.as_ref().map(|output| output.len()) != Some(OUTPUT_LEN) {
+    if hash.hash.as_ref().map(password_hash::phc::Output::len) != Some(OUTPUT_LEN) {
         return Err(HashError::Malformed("argon2 output is not 32 bytes"));
     }
     match Argon2::default().verify_password(key, &hash) {

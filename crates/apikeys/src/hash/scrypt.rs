@@ -131,7 +131,7 @@ mod hasher {
             }
             // A shorter output would match more than one secret in 2^256; the scrypt
             // crate writes 32 bytes.
-            if hash.hash.as_ref().map(|output| output.len()) != Some(32) {
+            if hash.hash.as_ref().map(password_hash::phc::Output::len) != Some(32) {
                 return Err(HashError::Malformed("scrypt output is not 32 bytes"));
             }
             match Scrypt::new().verify_password(key, &hash) {
