@@ -133,5 +133,8 @@ impl ResponseError for ApiKeyRejection {
 }
 
 /// The former name of [`ApiKeyRejection`].
-#[deprecated(since = "0.1.0", note = "renamed ApiKeyRejection, as in apikeys-axum and apikeys-warp")]
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed ApiKeyRejection, as in apikeys-axum and apikeys-warp"
+)]
 pub type ApiKeyError = ApiKeyRejection;

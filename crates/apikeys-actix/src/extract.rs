@@ -7,8 +7,8 @@ use std::ops::Deref;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use actix_web::web;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use apikeys::{ApiKeys, Denial, Presence, VerifiedKey};
 
 use crate::config::ApiKeyConfig;
@@ -147,7 +147,12 @@ fn config_for(request: &HttpRequest) -> Result<ApiKeyConfig, actix_web::Error> {
                 .app_data::<web::Data<ApiKeyConfig>>()
                 .map(|data| data.get_ref().clone())
         })
-        .or_else(|| request.app_data::<ApiKeys>().cloned().map(ApiKeyConfig::new))
+        .or_else(|| {
+            request
+                .app_data::<ApiKeys>()
+                .cloned()
+                .map(ApiKeyConfig::new)
+        })
         .or_else(|| {
             request
                 .app_data::<web::Data<ApiKeys>>()

@@ -136,5 +136,8 @@ where
 }
 
 /// The former name of [`ApiKeyMiddleware`].
-#[deprecated(since = "0.1.0", note = "renamed ApiKeyMiddleware, like apikeys-axum's ApiKeyLayer")]
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed ApiKeyMiddleware, like apikeys-axum's ApiKeyLayer"
+)]
 pub type RequireApiKey = ApiKeyMiddleware;

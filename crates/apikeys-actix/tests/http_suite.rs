@@ -13,7 +13,7 @@ use std::pin::Pin;
 use actix_web::{App, test, web};
 use apikeys::testing::http::{ANONYMOUS, HttpHarness, SCOPE, TestRequest, TestResponse, run_all};
 use apikeys::{ApiKeys, VerifiedKey};
-use apikeys_actix::{ApiKeyConfig, MaybeVerified, ApiKeyMiddleware, Verified};
+use apikeys_actix::{ApiKeyConfig, ApiKeyMiddleware, MaybeVerified, Verified};
 use tokio::sync::{mpsc, oneshot};
 
 apikeys_actix::scopes!(HeroesRead = [SCOPE]);

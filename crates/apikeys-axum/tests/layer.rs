@@ -144,7 +144,10 @@ async fn extractor_reuses_the_layers_verification() {
 async fn rejection_status_is_what_it_answers_with() {
     let (keys, key) = keys_with(&[]).await;
     let status = |refused: Result<Verified<Admin>, apikeys_axum::ApiKeyRejection>| async move {
-        refused.map_or_else(|e| e.status().as_u16().to_string(), |_| "granted".to_owned())
+        refused.map_or_else(
+            |e| e.status().as_u16().to_string(),
+            |_| "granted".to_owned(),
+        )
     };
     let app = Router::new().route("/s", get(status)).with_state(keys);
     let missing = common::send(app.clone(), TestRequest::get("/s")).await;

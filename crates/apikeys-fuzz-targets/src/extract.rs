@@ -134,7 +134,11 @@ fn check_source(source: &KeySource, map: &HeaderMap, query: Option<&str>) {
             assert_eq!(found, expected, "Authorization with scheme {scheme:?}");
         }
         KeySourceKind::Header { name } => {
-            assert_eq!(name, name.to_ascii_lowercase(), "header source not lower case");
+            assert_eq!(
+                name,
+                name.to_ascii_lowercase(),
+                "header source not lower case"
+            );
             let expected = single(name).map(|value| {
                 value
                     .filter(|value| !value.is_empty())

@@ -99,7 +99,12 @@ fn format_from(u: &mut Unstructured<'_>) -> Option<KeyFormat> {
     match (builder.checksum(checksum).build(), expected_error) {
         (Ok(format), None) => {
             assert_eq!(
-                (format.prefix_len(), format.secret_len(), format.brand(), format.has_checksum()),
+                (
+                    format.prefix_len(),
+                    format.secret_len(),
+                    format.brand(),
+                    format.has_checksum()
+                ),
                 (prefix_len, secret_len, brand.as_str(), checksum)
             );
             Some(format)

@@ -68,10 +68,14 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    authenticate(keys, scopes.into_iter().map(Into::into).collect(), Presence::Required)
-        .and_then(|key: Option<VerifiedKey>| async move {
-            key.ok_or_else(|| ApiKeyRejection::reject(Denial::Missing.into()))
-        })
+    authenticate(
+        keys,
+        scopes.into_iter().map(Into::into).collect(),
+        Presence::Required,
+    )
+    .and_then(|key: Option<VerifiedKey>| async move {
+        key.ok_or_else(|| ApiKeyRejection::reject(Denial::Missing.into()))
+    })
 }
 
 /// For routes where a key is optional: extracts `None` when the request has no key; a key

@@ -44,7 +44,12 @@ where
         .iter()
         .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
         .collect();
-    let body = response.into_body().collect().await.expect("body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     TestResponse {
         status,
         headers,
@@ -182,7 +187,11 @@ async fn filters_reuse_a_key_verified_in_front() {
     let routes = admin.or(optional).recover(apikeys_warp::recover);
     for path in ["/admin", "/optional"] {
         let granted = send_with(&routes, TestRequest::get(path), Some(earlier.clone())).await;
-        assert_eq!((granted.status, granted.body.as_str()), (200, earlier.prefix()), "{path}");
+        assert_eq!(
+            (granted.status, granted.body.as_str()),
+            (200, earlier.prefix()),
+            "{path}"
+        );
         // Without it, the failing store answers.
         let unavailable = send(&routes, TestRequest::get(path).api_key(&key)).await;
         assert_eq!(unavailable.status, 503, "{path}");
