@@ -116,7 +116,10 @@ async fn list(keys: &ApiKeys, args: ListArgs) -> Result<ExitCode, String> {
 }
 
 async fn show(keys: &ApiKeys, prefix: &str, json: bool) -> Result<ExitCode, String> {
-    let key = keys.get(prefix).await.map_err(|e| e.to_string())?;
+    let key = keys
+        .get(prefix)
+        .await
+        .map_err(|e| e.to_string())?;
     let now = OffsetDateTime::now_utc();
     if json {
         println!("{}", record_json(&key, now));
@@ -127,7 +130,10 @@ async fn show(keys: &ApiKeys, prefix: &str, json: bool) -> Result<ExitCode, Stri
 }
 
 async fn revoke(keys: &ApiKeys, prefix: &str, yes: bool) -> Result<ExitCode, String> {
-    let key = keys.get(prefix).await.map_err(|e| e.to_string())?;
+    let key = keys
+        .get(prefix)
+        .await
+        .map_err(|e| e.to_string())?;
     if key.revoked {
         println!("key {prefix} ({}) was already revoked", key.name);
         return Ok(ExitCode::SUCCESS);
