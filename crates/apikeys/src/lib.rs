@@ -4,12 +4,14 @@
 mod error;
 mod extract;
 mod format;
+mod gate;
 mod hash;
 mod manager;
 mod memory;
 mod plaintext;
 mod policy;
 mod record;
+mod request;
 mod scopes;
 mod store;
 mod validation;
@@ -19,8 +21,8 @@ mod verify;
 pub mod testing;
 
 pub use crate::error::{Error, TaskError};
-pub use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
-pub use crate::format::{FormatError, KeyFormat, ParsedKey, RandomError};
+pub use crate::extract::{Ambiguous, HeaderLookup, KeyExtractor, KeySource, KeySourceKind};
+pub use crate::format::{FormatError, KeyFormat, KeyFormatBuilder, ParsedKey, RandomError};
 #[cfg(feature = "argon2")]
 pub use crate::hash::Argon2Hasher;
 #[cfg(feature = "django")]
@@ -35,6 +37,7 @@ pub use crate::memory::MemoryStore;
 pub use crate::plaintext::PlaintextKey;
 pub use crate::policy::{KeyPolicy, policy_fn};
 pub use crate::record::{ApiKey, Metadata, MetadataError, NewKey};
+pub use crate::request::Presence;
 pub use crate::scopes::{NoScopes, Scopes};
 pub use crate::store::{Cursor, KeyStore, ListQuery, Page, StatusFilter, StoreError};
 pub use crate::validation::{
