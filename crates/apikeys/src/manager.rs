@@ -1,14 +1,16 @@
 //! `ApiKeys`: create, verify, list and revoke keys over a store.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditAction, AuditEvent};
 use crate::error::{Error, TaskError};
-use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
+use crate::extract::{Ambiguous, HeaderLookup, KeyExtractor, KeySource};
 use crate::format::KeyFormat;
+use crate::gate::HashGate;
 use crate::hash::{HashCheck, Hashers};
 use crate::lifecycle::Change;
 use crate::manager::limits::Limits;
@@ -50,6 +52,7 @@ struct Inner {
     extractor: KeyExtractor,
     policy: Option<Arc<dyn KeyPolicy>>,
     limits: Limits,
+    gate: HashGate,
 }
 
 impl std::fmt::Debug for ApiKeys {
@@ -61,6 +64,7 @@ impl std::fmt::Debug for ApiKeys {
             .field("sources", &self.inner.extractor.sources())
             .field("policy", &self.inner.policy.is_some())
             .field("actor", &self.actor)
+            .field("max_concurrent_hash_checks", &self.inner.gate.capacity())
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +78,8 @@ pub struct ApiKeysBuilder {
     extractor: KeyExtractor,
     policy: Option<Arc<dyn KeyPolicy>>,
     limits: Limits,
+    max_concurrent_hash_checks: Option<usize>,
+    hash_check_wait: Duration,
 }
 
 impl ApiKeysBuilder {
@@ -101,8 +107,28 @@ impl ApiKeysBuilder {
         self
     }
 
+    /// At most `permits` expensive hash checks (Argon2id, scrypt, Django's hashes) run at
+    /// once; further ones wait for [`hash_check_wait`](Self::hash_check_wait), then are
+    /// refused with [`VerifyError::Overloaded`]. Default: one per core, fewer if that many
+    /// checks at the hashers' memory ceilings would need more than 512 MiB. At least 1.
+    pub fn max_concurrent_hash_checks(mut self, permits: usize) -> Self {
+        self.max_concurrent_hash_checks = Some(permits);
+        self
+    }
+
+    /// How long an expensive hash check waits for a free slot before it is refused with
+    /// [`VerifyError::Overloaded`] (default 1 s). The wait needs Tokio's timer, which
+    /// `#[tokio::main]`, actix-web's runtime and `Runtime::new` enable.
+    pub fn hash_check_wait(mut self, wait: Duration) -> Self {
+        self.hash_check_wait = wait;
+        self
+    }
+
     /// The configured manager.
     pub fn build(self) -> ApiKeys {
+        let capacity = self
+            .max_concurrent_hash_checks
+            .unwrap_or_else(|| HashGate::default_capacity(crate::hash::max_check_memory()));
         ApiKeys {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -111,6 +137,7 @@ impl ApiKeysBuilder {
                 extractor: self.extractor,
                 policy: self.policy,
                 limits: self.limits,
+                gate: HashGate::new(capacity, self.hash_check_wait),
             }),
             actor: None,
         }
@@ -158,6 +185,8 @@ impl ApiKeys {
             extractor: KeyExtractor::default(),
             policy: None,
             limits: Limits::default(),
+            max_concurrent_hash_checks: None,
+            hash_check_wait: crate::gate::DEFAULT_WAIT,
         }
     }
 
@@ -224,14 +253,14 @@ impl ApiKeys {
     /// Verifies a presented key: granted only if it is well formed, exists, matches its
     /// hash, is neither revoked nor expired, and the policy allows it.
     pub async fn verify(&self, key: &str) -> Result<VerifiedKey, VerifyError> {
-        self.verify_with_scopes::<&str>(key, &[]).await
+        self.verify_with_scopes(key, &[]).await
     }
 
     /// [`verify`](Self::verify), then also requires every one of `scopes`.
-    pub async fn verify_with_scopes<S: AsRef<str>>(
+    pub async fn verify_with_scopes(
         &self,
         key: &str,
-        scopes: &[S],
+        scopes: &[&str],
     ) -> Result<VerifiedKey, VerifyError> {
         self.verify_with_limits(key, scopes, &RouteLimits::new())
             .await
@@ -240,10 +269,10 @@ impl ApiKeys {
     /// [`verify_with_scopes`](Self::verify_with_scopes) on a route with its own rate limit
     /// or credit cost. (Every verification applies the key's own limits; this names the
     /// route's.)
-    pub async fn verify_with_limits<S: AsRef<str>>(
+    pub async fn verify_with_limits(
         &self,
         key: &str,
-        scopes: &[S],
+        scopes: &[&str],
         route: &RouteLimits,
     ) -> Result<VerifiedKey, VerifyError> {
         let result = match self.check(key, scopes).await {
@@ -258,35 +287,43 @@ impl ApiKeys {
     }
 
     /// Finds the key in a request (per the configured sources) and verifies it;
-    /// [`Denial::Missing`] when there is none. This is what HTTP adapters call.
-    pub async fn authenticate<H, S>(
+    /// [`Denial::Missing`] when there is none, [`Denial::Malformed`] when the key header
+    /// occurs several times. HTTP adapters call
+    /// [`authenticate_request`](Self::authenticate_request), which builds on this.
+    pub async fn authenticate<H>(
         &self,
         headers: &H,
         query: Option<&str>,
-        scopes: &[S],
+        scopes: &[&str],
     ) -> Result<VerifiedKey, VerifyError>
     where
         H: HeaderLookup + ?Sized,
-        S: AsRef<str>,
     {
-        let Some(key) = self.inner.extractor.extract(headers, query) else {
-            tracing::debug!(reason = "missing", "API key denied");
-            return Err(Denial::Missing.into());
+        let key = match self.inner.extractor.extract(headers, query) {
+            Ok(Some(key)) => key,
+            Ok(None) => {
+                tracing::debug!(reason = "missing", "API key denied");
+                return Err(Denial::Missing.into());
+            }
+            Err(Ambiguous) => {
+                let error = Denial::Malformed.into();
+                log_refusal(&error, None);
+                return Err(error);
+            }
         };
         self.verify_with_scopes(&key, scopes).await
     }
 
     /// Like [`authenticate`](Self::authenticate), but a request without any key is
     /// `Ok(None)`. A key that is present must still be valid.
-    pub async fn authenticate_optional<H, S>(
+    pub async fn authenticate_optional<H>(
         &self,
         headers: &H,
         query: Option<&str>,
-        scopes: &[S],
+        scopes: &[&str],
     ) -> Result<Option<VerifiedKey>, VerifyError>
     where
         H: HeaderLookup + ?Sized,
-        S: AsRef<str>,
     {
         match self.authenticate(headers, query, scopes).await {
             Err(VerifyError::Denied(Denial::Missing)) => Ok(None),
@@ -320,11 +357,7 @@ impl ApiKeys {
         Ok(self.inner.store.list(query).await?)
     }
 
-    async fn check<S: AsRef<str>>(
-        &self,
-        key: &str,
-        scopes: &[S],
-    ) -> Result<VerifiedKey, VerifyError> {
+    async fn check(&self, key: &str, scopes: &[&str]) -> Result<VerifiedKey, VerifyError> {
         let parsed = self.inner.format.parse(key).ok_or(Denial::Malformed)?;
         let record = self
             .inner
@@ -360,10 +393,16 @@ impl ApiKeys {
     async fn check_hash(&self, key: &str, record: &ApiKey) -> Result<HashCheck, VerifyError> {
         let hashers = &self.inner.hashers;
         let result = if hashers.is_expensive(&record.hashed_key) {
+            // The slot moves into the job: a dropped request must not free it early.
+            let slot = self.inner.gate.enter().await?;
             let key = Zeroizing::new(key.to_owned());
             let stored = record.hashed_key.clone();
-            self.off_thread(move |inner| inner.hashers.check(key.as_bytes(), &stored))
-                .await?
+            self.off_thread(move |inner| {
+                let result = inner.hashers.check(key.as_bytes(), &stored);
+                drop(slot);
+                result
+            })
+            .await?
         } else {
             hashers.check(key.as_bytes(), &record.hashed_key)
         };

@@ -101,6 +101,11 @@ pub enum VerifyError {
     /// The rate limiter or credit ledger failed and is configured to fail closed (HTTP 503).
     #[error("API key usage limits unavailable")]
     Limiter(#[source] LimiterError),
+    /// Too many expensive hash checks were already running, and none finished within the
+    /// configured wait (HTTP 503): see
+    /// [`ApiKeysBuilder::max_concurrent_hash_checks`](crate::ApiKeysBuilder::max_concurrent_hash_checks).
+    #[error("too many API key verifications in progress")]
+    Overloaded,
 }
 
 impl From<Denial> for VerifyError {
@@ -180,7 +185,7 @@ impl DenialResponse {
         www_authenticate: None,
         body: r#"{"error":"too_many_requests","detail":"This API key is over its usage limit."}"#,
     };
-    /// 503: the key store or policy failed.
+    /// 503: the key store or policy failed, or verification is overloaded.
     pub const UNAVAILABLE: Self = Self {
         status: 503,
         www_authenticate: None,
@@ -297,8 +302,14 @@ impl VerifiedKey {
 /// key) and, when known, the key's public prefix.
 pub(crate) fn log_refusal(error: &VerifyError, prefix: Option<&str>) {
     match error {
-        VerifyError::Denied(denial) => {
+        VerifyError::Denied(denial) | VerifyError::Limited { denial, .. } => {
             tracing::info!(reason = denial.code(), prefix, "API key denied");
+        }
+        VerifyError::Overloaded => {
+            tracing::warn!(
+                prefix,
+                "API key verification refused: hash checks overloaded"
+            );
         }
         other => tracing::error!(error = %other, prefix, "API key verification failed"),
     }

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{ApiKeys, ApiKeysBuilder};
-use crate::extract::HeaderLookup;
+use crate::extract::{Ambiguous, HeaderLookup};
 use crate::limits::{
     CreditLedger, LimiterError, LocalLimiter, RateDecision, RateLimit, RateLimiter, RateState,
     Usage,
 };
-use crate::verify::{Denial, VerifiedKey, VerifyError};
+use crate::verify::{Denial, VerifiedKey, VerifyError, log_refusal};
 
 /// The manager's usage-limit configuration.
 #[derive(Debug, Clone)]
@@ -141,20 +141,27 @@ impl ApiKeys {
 
     /// [`authenticate`](Self::authenticate) on a route with its own rate limit or credit
     /// cost.
-    pub async fn authenticate_with_limits<H, S>(
+    pub async fn authenticate_with_limits<H>(
         &self,
         headers: &H,
         query: Option<&str>,
-        scopes: &[S],
+        scopes: &[&str],
         route: &RouteLimits,
     ) -> Result<VerifiedKey, VerifyError>
     where
         H: HeaderLookup + ?Sized,
-        S: AsRef<str>,
     {
-        let Some(key) = self.inner.extractor.extract(headers, query) else {
-            tracing::debug!(reason = "missing", "API key denied");
-            return Err(Denial::Missing.into());
+        let key = match self.inner.extractor.extract(headers, query) {
+            Ok(Some(key)) => key,
+            Ok(None) => {
+                tracing::debug!(reason = "missing", "API key denied");
+                return Err(Denial::Missing.into());
+            }
+            Err(Ambiguous) => {
+                let error = Denial::Malformed.into();
+                log_refusal(&error, None);
+                return Err(error);
+            }
         };
         self.verify_with_limits(&key, scopes, route).await
     }
