@@ -47,6 +47,9 @@ impl Usage {
     /// The headers for a response at `now`: `RateLimit-Policy` and `RateLimit` whenever
     /// there is a state to report, and `Retry-After` per [`retry_after_at`](Self::retry_after_at).
     pub fn headers_at(&self, now: OffsetDateTime) -> Vec<(&'static str, String)> {
+        if self.is_empty() {
+            return Vec::new();
+        }
         let mut policy = String::new();
         let mut state = String::new();
         if let Some(rate) = &self.rate {
