@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apikeys::{ApiKey, KeyStore, ListQuery, Page, StoreError, async_trait};
-use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::error::{Error, insert_error, store_error};
 use crate::layout::{Layout, Mode, TableName};
@@ -98,11 +98,25 @@ impl PostgresStore {
 }
 
 async fn pool(url: &str) -> Result<PgPool, Error> {
+    let options: PgConnectOptions = url.parse().map_err(Error::Connect)?;
+    // sqlx's pool retries a refused connection until its timeout and then reports only
+    // the timeout; one direct attempt first says what is wrong, at once.
+    match options.connect().await {
+        Ok(connection) => drop(connection.close().await),
+        Err(sqlx::Error::Io(source)) if source.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(Error::Refused {
+                address: format!("{}:{}", options.get_host(), options.get_port()),
+                source,
+            });
+        }
+        // Anything else (a server still starting, say) is the pool's to retry or report.
+        Err(_) => {}
+    }
     PgPoolOptions::new()
         // A request waiting for a connection during an outage should get its 503 soon,
         // not after sqlx's default 30 s.
         .acquire_timeout(Duration::from_secs(5))
-        .connect(url)
+        .connect_with(options)
         .await
         .map_err(Error::Connect)
 }

@@ -219,7 +219,7 @@ impl StoreError {
 
 /// Where key records live. Dyn-compatible: `ApiKeys` holds an `Arc<dyn KeyStore>`.
 ///
-/// Contract (checked by [`testing::store`](crate::testing)):
+/// Contract (checked by the conformance suite `apikeys::testing::store`, `testing` feature):
 /// - `insert` fails with [`StoreError::AlreadyExists`] when the prefix is taken, leaving
 ///   the existing record untouched;
 /// - `update` replaces the record with the same prefix ([`StoreError::NotFound`] if none),
