@@ -6,6 +6,7 @@ mod error;
 mod extract;
 mod format;
 mod hash;
+mod last_used;
 mod lifecycle;
 mod manager;
 mod memory;
@@ -21,7 +22,7 @@ mod verify;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use crate::audit::{AuditAction, AuditEvent};
+pub use crate::audit::{AuditAction, AuditEvent, AuditSink};
 pub use crate::error::{Error, TaskError};
 pub use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
 pub use crate::format::{FormatError, KeyFormat, ParsedKey, RandomError};
@@ -35,7 +36,7 @@ pub use crate::hash::ScryptHasher;
 pub use crate::hash::Sha512Hasher;
 pub use crate::hash::{HashCheck, HashError, Hashers, KeyHasher};
 pub use crate::lifecycle::{Change, Edit, Modified, Refusal, Retirement, Roll, Rolled};
-pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation};
+pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation, RolledKey};
 pub use crate::memory::MemoryStore;
 pub use crate::plaintext::PlaintextKey;
 pub use crate::policy::{KeyPolicy, policy_fn};

@@ -5,11 +5,12 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use crate::audit::{AuditAction, AuditEvent};
+use crate::audit::{AuditAction, AuditEvent, AuditSink};
 use crate::error::{Error, TaskError};
 use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
 use crate::format::KeyFormat;
 use crate::hash::{HashCheck, Hashers};
+use crate::last_used::{DEFAULT_INTERVAL, Uses};
 use crate::lifecycle::Change;
 use crate::plaintext::PlaintextKey;
 use crate::policy::KeyPolicy;
@@ -47,6 +48,11 @@ struct Inner {
     format: KeyFormat,
     extractor: KeyExtractor,
     policy: Option<Arc<dyn KeyPolicy>>,
+    sink: Option<Arc<dyn AuditSink>>,
+    /// Last-used times waiting to be written; `None` when not recorded.
+    uses: Option<Uses>,
+    /// Verification never writes (no hash upgrades, no last-used times).
+    read_only: bool,
 }
 
 impl std::fmt::Debug for ApiKeys {
@@ -57,6 +63,12 @@ impl std::fmt::Debug for ApiKeys {
             .field("hashers", &self.inner.hashers)
             .field("sources", &self.inner.extractor.sources())
             .field("policy", &self.inner.policy.is_some())
+            .field("audit_sink", &self.inner.sink)
+            .field(
+                "last_used_interval",
+                &self.inner.uses.as_ref().map(|u| u.interval),
+            )
+            .field("read_only", &self.inner.read_only)
             .field("actor", &self.actor)
             .finish_non_exhaustive()
     }
@@ -70,6 +82,9 @@ pub struct ApiKeysBuilder {
     format: KeyFormat,
     extractor: KeyExtractor,
     policy: Option<Arc<dyn KeyPolicy>>,
+    sink: Option<Arc<dyn AuditSink>>,
+    last_used: Option<std::time::Duration>,
+    read_only: bool,
 }
 
 impl ApiKeysBuilder {
@@ -97,8 +112,40 @@ impl ApiKeysBuilder {
         self
     }
 
+    /// Also sends every audit event to `sink` (the store's durable history, when it keeps
+    /// one, and a tracing line get them regardless).
+    pub fn audit_sink(mut self, sink: impl AuditSink) -> Self {
+        self.sink = Some(Arc::new(sink));
+        self
+    }
+
+    /// Writes last-used times at most once per key per `interval` (default 60 s), in one
+    /// batch per flush. See [`ApiKeys::flush`].
+    pub fn last_used_interval(mut self, interval: std::time::Duration) -> Self {
+        self.last_used = Some(interval);
+        self
+    }
+
+    /// Records no last-used times.
+    pub fn without_last_used(mut self) -> Self {
+        self.last_used = None;
+        self
+    }
+
+    /// Verification writes nothing: no hash upgrades, no last-used times. For read-only
+    /// tools such as `apikeys verify`. Management calls (create, revoke, …) still write.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self.last_used = None;
+        self
+    }
+
     /// The configured manager.
     pub fn build(self) -> ApiKeys {
+        let uses = self
+            .last_used
+            .filter(|_| self.store.capabilities().last_used)
+            .map(Uses::new);
         ApiKeys {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -106,6 +153,9 @@ impl ApiKeysBuilder {
                 format: self.format,
                 extractor: self.extractor,
                 policy: self.policy,
+                sink: self.sink,
+                uses,
+                read_only: self.read_only,
             }),
             actor: None,
         }
@@ -119,6 +169,16 @@ pub struct CreatedKey {
     pub record: ApiKey,
     /// The full key, to hand to the client once.
     pub key: PlaintextKey,
+}
+
+/// A rolled key: the old record, retired and linked, and its successor, whose plaintext
+/// key exists only here.
+#[derive(Debug)]
+pub struct RolledKey {
+    /// The old key as stored now (its expiry shortened to the grace period, or revoked).
+    pub old: ApiKey,
+    /// The successor: record and plaintext key, to hand to the client once.
+    pub successor: CreatedKey,
 }
 
 /// What [`ApiKeys::revoke`] did.
@@ -152,6 +212,9 @@ impl ApiKeys {
             format: KeyFormat::default(),
             extractor: KeyExtractor::default(),
             policy: None,
+            sink: None,
+            last_used: Some(DEFAULT_INTERVAL),
+            read_only: false,
         }
     }
 
@@ -192,7 +255,7 @@ impl ApiKeys {
             };
             match self.inner.store.insert(&record, &event).await {
                 Ok(()) => {
-                    Self::announce(&event);
+                    self.announce(&event).await;
                     return Ok(CreatedKey { record, key });
                 }
                 Err(StoreError::AlreadyExists { prefix }) => {
@@ -310,10 +373,13 @@ impl ApiKeys {
         if record.revoked {
             return Err(Denial::Revoked.into());
         }
+        if record.disabled {
+            return Err(Denial::Disabled.into());
+        }
         if record.expires.is_some() && record.is_expired_at(OffsetDateTime::now_utc()) {
             return Err(Denial::Expired.into());
         }
-        if check.needs_upgrade {
+        if check.needs_upgrade && !self.inner.read_only {
             self.upgrade_hash(key, &record).await;
         }
         if let Some(policy) = &self.inner.policy
@@ -324,6 +390,7 @@ impl ApiKeys {
         if !record.has_scopes(scopes) {
             return Err(Denial::InsufficientScope.into());
         }
+        self.note_use(&record.prefix);
         Ok(VerifiedKey::new(record))
     }
 
@@ -420,3 +487,6 @@ impl ApiKeys {
 mod lifecycle;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lifecycle;
+mod write_behind;

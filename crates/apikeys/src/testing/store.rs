@@ -29,9 +29,9 @@ mod lifecycle;
 
 pub use self::lifecycle::{
     concurrent_rolls_have_one_winner, disable_and_enable, edit_racing_revocation_stays_revoked,
-    events_for_each_change_and_only_then, roll_links_both_keys, touch_moves_forward_only,
-    touch_racing_edit_keeps_both, undecodable_records, unsupported_fields_are_refused,
-    upgrade_racing_edit_keeps_the_edit,
+    events_for_each_change_and_only_then, manager_lifecycle, roll_links_both_keys,
+    touch_moves_forward_only, touch_racing_edit_keeps_both, undecodable_records,
+    unsupported_fields_are_refused, upgrade_racing_edit_keeps_the_edit,
 };
 
 /// Inserts `key` with its creation event.
@@ -72,6 +72,7 @@ where
     case!(upgrade_racing_edit_keeps_the_edit);
     case!(touch_racing_edit_keeps_both);
     case!(events_for_each_change_and_only_then);
+    case!(manager_lifecycle);
 }
 
 /// Every field the store supports survives a round trip; unknown prefixes are `None`.
