@@ -102,11 +102,16 @@ pub(crate) const RETIRE: &str = "UPDATE apikeys SET successor = $2, expires = $3
 
 /// Own table only: one statement for a batch of uses. Only `last_used` changes, only
 /// forward, only on rows that exist (a deleted key is not created, a revoked one stays
-/// so); a prefix used twice in the batch counts with its latest time.
-pub(crate) const TOUCH: &str = "UPDATE apikeys AS k SET last_used = u.at \
-     FROM (SELECT prefix, max(at) AS at FROM unnest($1::text[], $2::timestamptz[]) \
-           AS t(prefix, at) GROUP BY prefix) AS u \
-     WHERE k.prefix = u.prefix AND (k.last_used IS NULL OR k.last_used < u.at)";
+/// so); a prefix used twice in the batch counts with its latest time. The rows are locked
+/// in prefix order first, so that two servers flushing overlapping batches at once wait
+/// for each other instead of deadlocking.
+pub(crate) const TOUCH: &str = "WITH u AS (SELECT prefix, max(at) AS at \
+         FROM unnest($1::text[], $2::timestamptz[]) AS t(prefix, at) GROUP BY prefix), \
+     locked AS (SELECT k.prefix FROM apikeys AS k JOIN u ON k.prefix = u.prefix \
+         WHERE k.last_used IS NULL OR k.last_used < u.at ORDER BY k.prefix FOR UPDATE OF k) \
+     UPDATE apikeys AS k SET last_used = u.at FROM u, locked \
+     WHERE k.prefix = locked.prefix AND k.prefix = u.prefix \
+       AND (k.last_used IS NULL OR k.last_used < u.at)";
 
 impl Layout {
     pub(crate) fn own() -> Self {
