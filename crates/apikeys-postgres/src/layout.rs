@@ -134,9 +134,7 @@ impl Layout {
                  metadata = $6, owner = $7 WHERE prefix = $1"
             ),
             revoke: format!("UPDATE {t} SET revoked = true WHERE prefix = $1"),
-            set_disabled: format!(
-                "UPDATE {t} SET disabled = $2 WHERE prefix = $1 AND NOT revoked"
-            ),
+            set_disabled: format!("UPDATE {t} SET disabled = $2 WHERE prefix = $1 AND NOT revoked"),
             replace_hash: format!(
                 "UPDATE {t} SET hashed_key = $3 WHERE prefix = $1 AND hashed_key = $2"
             ),

@@ -68,7 +68,11 @@ fn page(rows: &[PgRow], mode: Mode, query: &ListQuery, limit: usize) -> Result<P
             Ok(key) if query.filter().matches(&KeyFields::from(&key)) => keys.push(key),
             Ok(_) => {}
             Err(StoreError::Corrupt { prefix, reason }) => {
-                tracing::warn!(prefix, reason, "undecodable API key row left out of a listing");
+                tracing::warn!(
+                    prefix,
+                    reason,
+                    "undecodable API key row left out of a listing"
+                );
                 undecodable.push(prefix);
             }
             Err(other) => return Err(other),
@@ -106,8 +110,9 @@ async fn scan(
                 Ok(key) if query.filter().matches(&KeyFields::from(&key)) => {
                     matching.push(key);
                     if matching.len() > limit {
-                        return Ok(Page::from_overfetch(matching, limit)
-                            .with_undecodable(undecodable));
+                        return Ok(
+                            Page::from_overfetch(matching, limit).with_undecodable(undecodable)
+                        );
                     }
                 }
                 Ok(_) => {}

@@ -334,11 +334,16 @@ async fn corrupt_rows_are_reported_not_panicked_on() {
         .metadata
         .insert("k".into(), serde_json::json!("a\u{0}b"));
     assert!(matches!(
-        store.insert(&record, &apikeys::testing::created(&record)).await,
+        store
+            .insert(&record, &apikeys::testing::created(&record))
+            .await,
         Err(StoreError::Unsupported(_))
     ));
     assert!(store.get("Nul00001").await.unwrap().is_none());
-    assert!(store.history("Nul00001").await.unwrap().is_empty(), "no event without its change");
+    assert!(
+        store.history("Nul00001").await.unwrap().is_empty(),
+        "no event without its change"
+    );
     assert!(store.get("x\0y").await.unwrap().is_none());
 }
 

@@ -201,7 +201,11 @@ async fn legacy_django_hashes_verify_and_are_upgraded_as_django_does() {
         .expect("task")
         .expect("the legacy key verifies");
     let upgraded = store.get(prefix).await.unwrap().unwrap();
-    assert_eq!(upgraded.expires, Some(later), "the upgrade undid Django's expiry");
+    assert_eq!(
+        upgraded.expires,
+        Some(later),
+        "the upgrade undid Django's expiry"
+    );
     let row = django.call(&json!({"op": "get", "prefix": prefix}));
     assert_eq!(timestamp(&row["expiry_date"]), later);
     assert!(

@@ -41,7 +41,10 @@ async fn a_table_of_schema_version_2_upgrades_in_place() {
     .await
     .expect("migrations table");
     for (version, description, sql) in VERSION_2 {
-        sqlx::raw_sql(sql).execute(&pool).await.expect("old migration");
+        sqlx::raw_sql(sql)
+            .execute(&pool)
+            .await
+            .expect("old migration");
         sqlx::query("INSERT INTO apikeys_migrations (version, description) VALUES ($1, $2)")
             .bind(version)
             .bind(description)
@@ -124,7 +127,10 @@ async fn a_table_of_schema_version_2_upgrades_in_place() {
         async move { store.list(&query).await.expect("list").keys.len() }
     };
     assert_eq!(count(ListQuery::new()).await, 3);
-    assert_eq!(count(ListQuery::new().status(StatusFilter::Active)).await, 2);
+    assert_eq!(
+        count(ListQuery::new().status(StatusFilter::Active)).await,
+        2
+    );
     assert_eq!(
         count(ListQuery::new().status(StatusFilter::ExpiringWithin(Duration::days(7)))).await,
         1
@@ -140,12 +146,15 @@ async fn a_table_of_schema_version_2_upgrades_in_place() {
         (edited.name.as_str(), edited.owner.as_deref()),
         ("edited", Some("org_1"))
     );
-    assert_eq!(edited.expires, old[0].record.expires, "the edit kept the rest");
+    assert_eq!(
+        edited.expires, old[0].record.expires,
+        "the edit kept the rest"
+    );
     let owned = store
         .list(&ListQuery::new().owner("org_1"))
         .await
         .expect("list");
-    assert_eq!(owned.keys, [edited.clone()]);
+    assert_eq!(owned.keys, std::slice::from_ref(&edited));
     keys.disable(prefix(0)).await.expect("disable");
     assert!(matches!(
         keys.verify(secret(0)).await,
@@ -155,7 +164,10 @@ async fn a_table_of_schema_version_2_upgrades_in_place() {
     keys.verify(secret(0)).await.expect("enabled again");
 
     // Rolled: the successor has the old row's scopes and metadata.
-    let rolled = keys.roll(prefix(1), Duration::hours(1)).await.expect("roll");
+    let rolled = keys
+        .roll(prefix(1), Duration::hours(1))
+        .await
+        .expect("roll");
     let next = keys
         .verify(rolled.successor.key.expose_secret())
         .await
