@@ -412,3 +412,69 @@ async fn django_search_pages_across_batches() {
         .expect("list");
     assert_eq!(all.keys.len(), ListQuery::MAX_LIMIT);
 }
+
+/// Servers flush overlapping batches of uses at once, in different orders: every batch
+/// goes through and each key ends with its latest use. (The statement locks rows in prefix
+/// order whatever plan PostgreSQL picks; with this small table the planner scans in
+/// physical order anyway, so this guards the outcome rather than provoking a deadlock.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_touches_do_not_deadlock() {
+    const KEYS: usize = 40;
+    const SERVERS: usize = 6;
+    let schema = TestSchema::new().await;
+    let store = PostgresStore::with_cache(schema.pool().await, CacheOptions::off())
+        .await
+        .expect("store");
+    let base = apikeys::testing::record("x", "x").created;
+    let prefixes: Vec<String> = (0..KEYS).map(|i| format!("Tou{i:05}")).collect();
+    for prefix in &prefixes {
+        let record = apikeys::testing::record(prefix, "touched");
+        store
+            .insert(&record, &apikeys::testing::created(&record))
+            .await
+            .expect("insert");
+    }
+    for round in 0..5i64 {
+        let tasks: Vec<_> = (0..SERVERS)
+            .map(|server| {
+                // Batches of different sizes, rotated differently, half of them backwards:
+                // the rows are met in different orders.
+                let mut batch: Vec<String> = prefixes.clone();
+                batch.rotate_left(server * 7 % KEYS);
+                batch.truncate(KEYS - server);
+                if server % 2 == 1 {
+                    batch.reverse();
+                }
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let offset = i64::try_from(server).expect("small");
+                    let at = base + time::Duration::seconds(round * 10 + offset);
+                    let batch: Vec<(String, time::OffsetDateTime)> =
+                        batch.into_iter().map(|p| (p, at)).collect();
+                    store.touch(&batch).await
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await
+                .expect("task")
+                .expect("an overlapping touch failed");
+        }
+    }
+    // Each key's latest use: the last round's highest server whose batch held it.
+    for prefix in &prefixes {
+        let latest = (0..SERVERS)
+            .rev()
+            .find(|&server| {
+                let mut batch = prefixes.clone();
+                batch.rotate_left(server * 7 % KEYS);
+                batch.truncate(KEYS - server);
+                batch.contains(prefix)
+            })
+            .map(|server| {
+                base + time::Duration::seconds(40 + i64::try_from(server).expect("small"))
+            });
+        let key = store.get(prefix).await.expect("get").expect("present");
+        assert_eq!(key.last_used, latest, "{prefix}");
+    }
+}

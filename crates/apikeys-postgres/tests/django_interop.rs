@@ -196,6 +196,10 @@ async fn legacy_django_hashes_verify_and_are_upgraded_as_django_does() {
         "prefix": prefix,
         "expiry_date": later.format(&Rfc3339).expect("format"),
     }));
+    assert!(
+        !verifying.is_finished(),
+        "Django's write must land during the check for this to test anything"
+    );
     verifying
         .await
         .expect("task")
