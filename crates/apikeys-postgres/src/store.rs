@@ -24,8 +24,10 @@ use crate::{django, events, list, migrate, row, trigger, write};
 /// connection proves it is current (see [`CacheOptions`]): a change made anywhere is seen
 /// within [`CacheOptions::max_staleness`] (100 ms by default), and while the listener is
 /// down or lagging every lookup reads the table. This store's own writes are seen by its
-/// next lookup. Every other call is one query on the pool. Clones share the pool and the
-/// cache.
+/// next lookup. Listings and `touch` are one query on the pool; every other write is one
+/// transaction that locks the key's row, changes only the columns of that change and
+/// appends its audit event (see the crate's README, "Its own table"). Clones share the
+/// pool and the cache.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
