@@ -136,3 +136,17 @@ pub(crate) fn corrupt(prefix: &str, reason: impl Into<String>) -> StoreError {
         reason: reason.into(),
     }
 }
+
+/// A store task on the blocking threads panicked or was cancelled; its cause stays its
+/// source.
+#[derive(Debug, thiserror::Error)]
+#[error("the key store's {task} task failed")]
+struct TaskFailed {
+    task: &'static str,
+    #[source]
+    source: tokio::task::JoinError,
+}
+
+pub(crate) fn task_failed(task: &'static str, source: tokio::task::JoinError) -> StoreError {
+    StoreError::backend(TaskFailed { task, source })
+}
