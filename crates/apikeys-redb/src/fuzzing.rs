@@ -38,3 +38,9 @@ pub fn to_micros(t: time::OffsetDateTime) -> i64 {
 pub fn encode_record_v1(key: &ApiKey) -> Vec<u8> {
     codec::encode_record_v1(key)
 }
+
+/// Sets the revoked bit of stored record bytes in place, as revoking a record the store
+/// cannot decode does; whether it changed them.
+pub fn revoke_in_place(bytes: &mut [u8]) -> bool {
+    codec::revoke_in_place(bytes)
+}
