@@ -47,9 +47,7 @@ pub(crate) fn list(shared: &Shared, query: &ListQuery) -> Result<Page, StoreErro
             }
         }
     } else {
-        let range = index
-            .range::<(i64, &str)>(..(end, ""))
-            .map_err(backend)?;
+        let range = index.range::<(i64, &str)>(..(end, "")).map_err(backend)?;
         for entry in range.rev() {
             let (key, value) = entry.map_err(backend)?;
             let (created, prefix) = key.value();

@@ -9,7 +9,9 @@ use redb::{Database, ReadableDatabase, TableError};
 use crate::error::{OpenError, backend};
 use crate::shared::shared_for;
 use crate::store::RedbStore;
-use crate::tables::{BY_CREATED, BY_OWNER, EVENTS, EVENTS_BY_KEY, LAYOUT, LAYOUT_KEY, META, RECORDS};
+use crate::tables::{
+    BY_CREATED, BY_OWNER, EVENTS, EVENTS_BY_KEY, LAYOUT, LAYOUT_KEY, META, RECORDS,
+};
 
 /// Records kept in memory by default: a few hundred bytes each, so tens of MB at most.
 pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;

@@ -213,10 +213,7 @@ fn roll_in(shared: &Shared, roll: &Roll, event: &AuditEvent) -> Result<Rolled, S
 }
 
 /// [`KeyStore::touch`] inside the write lock; the records it moved forward.
-fn touch_in(
-    shared: &Shared,
-    uses: &[(String, OffsetDateTime)],
-) -> Result<Vec<ApiKey>, StoreError> {
+fn touch_in(shared: &Shared, uses: &[(String, OffsetDateTime)]) -> Result<Vec<ApiKey>, StoreError> {
     transact(shared, |t| {
         let mut moved = Vec::new();
         for (prefix, at) in uses {
@@ -344,15 +341,12 @@ impl KeyStore for RedbStore {
         let (roll, event) = (roll.clone(), event.clone());
         self.write(move |shared| {
             let outcome = roll_in(shared, &roll, &event);
-            match &outcome {
-                Ok(rolled) => {
-                    shared.cache.put(Arc::new(rolled.old.clone()));
-                    shared.cache.put(Arc::new(rolled.successor.clone()));
-                }
-                Err(_) => {
-                    shared.cache.remove(&roll.prefix);
-                    shared.cache.remove(&roll.successor_prefix);
-                }
+            if let Ok(rolled) = &outcome {
+                shared.cache.put(Arc::new(rolled.old.clone()));
+                shared.cache.put(Arc::new(rolled.successor.clone()));
+            } else {
+                shared.cache.remove(&roll.prefix);
+                shared.cache.remove(&roll.successor_prefix);
             }
             outcome
         })

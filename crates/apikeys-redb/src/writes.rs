@@ -5,8 +5,7 @@ use apikeys::{ApiKey, AuditEvent, StoreError};
 use redb::{ReadableTable, Table, WriteTransaction};
 
 use crate::codec::{
-    created_in_place, encode_event, encode_index, encode_record, revoke_index_in_place,
-    to_micros,
+    created_in_place, encode_event, encode_index, encode_record, revoke_index_in_place, to_micros,
 };
 use crate::error::backend;
 use crate::shared::Shared;
@@ -66,7 +65,12 @@ impl<'t> Tables<'t> {
 
     /// Adds a record that must be new, with its index entries.
     pub(crate) fn insert_new(&mut self, key: &ApiKey) -> Result<(), StoreError> {
-        if self.records.get(key.prefix.as_str()).map_err(backend)?.is_some() {
+        if self
+            .records
+            .get(key.prefix.as_str())
+            .map_err(backend)?
+            .is_some()
+        {
             return Err(StoreError::AlreadyExists {
                 prefix: key.prefix.clone(),
             });
@@ -108,10 +112,7 @@ impl<'t> Tables<'t> {
     fn index(&mut self, key: &ApiKey) -> Result<(), StoreError> {
         let created = to_micros(key.created);
         self.by_created
-            .insert(
-                (created, key.prefix.as_str()),
-                encode_index(key).as_slice(),
-            )
+            .insert((created, key.prefix.as_str()), encode_index(key).as_slice())
             .map_err(backend)?;
         if let Some(owner) = &key.owner {
             self.by_owner
@@ -137,7 +138,11 @@ impl<'t> Tables<'t> {
     /// The `by_created` key of a record that does not decode: at the creation time its
     /// fixed place holds if the entry is there, else found by a scan (slow, but such a
     /// record is rare and must stay revocable and deletable).
-    fn created_of_undecodable(&self, prefix: &str, bytes: &[u8]) -> Result<Option<i64>, StoreError> {
+    fn created_of_undecodable(
+        &self,
+        prefix: &str,
+        bytes: &[u8],
+    ) -> Result<Option<i64>, StoreError> {
         if let Some(created) = created_in_place(bytes)
             && self
                 .by_created
@@ -189,9 +194,7 @@ impl<'t> Tables<'t> {
         bytes: &[u8],
     ) -> Result<(), StoreError> {
         if let Some(created) = self.created_of_undecodable(prefix, bytes)? {
-            self.by_created
-                .remove((created, prefix))
-                .map_err(backend)?;
+            self.by_created.remove((created, prefix)).map_err(backend)?;
         }
         self.by_owner
             .retain(|(_, _, indexed), ()| indexed != prefix)

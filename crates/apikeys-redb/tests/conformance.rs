@@ -129,10 +129,7 @@ async fn writes_survive_reopening() {
         .expect("list");
     assert_eq!(page.keys.len(), 1);
     let actions = |events: Vec<apikeys::AuditEvent>| {
-        events
-            .iter()
-            .map(|e| e.action.name())
-            .collect::<Vec<_>>()
+        events.iter().map(|e| e.action.name()).collect::<Vec<_>>()
     };
     let kept_history = store.history(kept.key.prefix()).await.expect("history");
     assert_eq!(actions(kept_history), ["created", "updated"]);
@@ -184,7 +181,10 @@ async fn lifecycle_writes_keep_the_cache_coherent() {
     keys.disable(&prefix).await.expect("disable");
     keys.enable(&prefix).await.expect("enable");
     let later = apikeys::testing::record("x", "x").created + time::Duration::minutes(1);
-    store.touch(&[(prefix.clone(), later)]).await.expect("touch");
+    store
+        .touch(&[(prefix.clone(), later)])
+        .await
+        .expect("touch");
     let rolled = keys
         .roll(&prefix, time::Duration::hours(1))
         .await
@@ -215,7 +215,10 @@ async fn lifecycle_writes_keep_the_cache_coherent() {
         .cache_capacity(0)
         .open_existing(&path)
         .expect("reopen");
-    assert_eq!(fresh.get(&prefix).await.expect("get").as_ref(), Some(&cached_old));
+    assert_eq!(
+        fresh.get(&prefix).await.expect("get").as_ref(),
+        Some(&cached_old)
+    );
     assert_eq!(
         fresh.get(&successor).await.expect("get").as_ref(),
         Some(&cached_new)
@@ -348,10 +351,16 @@ async fn cache_fills_never_resurrect_old_records() {
             Change::Edit(Edit::new().name(&name))
         };
         let ev = event("Aaaaaaaa", AuditAction::Revoked);
-        store.modify("Aaaaaaaa", &change, &ev).await.expect("modify");
+        store
+            .modify("Aaaaaaaa", &change, &ev)
+            .await
+            .expect("modify");
         let seen = store.get("Aaaaaaaa").await.expect("get").expect("present");
         if i < 150 {
-            assert_eq!(seen.name, name, "a read after write {i} saw an older record");
+            assert_eq!(
+                seen.name, name,
+                "a read after write {i} saw an older record"
+            );
         }
         assert_eq!(seen.revoked, i == 150);
     }

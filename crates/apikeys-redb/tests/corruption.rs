@@ -194,7 +194,7 @@ async fn corrupt_records_are_errors_naming_the_prefix() {
         let page = fresh.list(&ListQuery::new()).await.expect("list");
         assert_eq!(page.keys.len(), 1);
         assert_eq!(page.keys[0].prefix, good.key.prefix());
-        assert_eq!(page.undecodable, [bad_prefix.clone()]);
+        assert_eq!(page.undecodable, std::slice::from_ref(&bad_prefix));
         store = Some(fresh);
     }
     let store = store.expect("store");
@@ -228,7 +228,11 @@ async fn corrupt_records_are_errors_naming_the_prefix() {
     ));
     let after = raw_record(store.database(), &bad_prefix).expect("stored");
     assert_eq!(after[1] & 1, 1, "revoked bit set");
-    assert_eq!((&after[..1], &after[2..]), (&before[..1], &before[2..]), "nothing else");
+    assert_eq!(
+        (&after[..1], &after[2..]),
+        (&before[..1], &before[2..]),
+        "nothing else"
+    );
     // Revoking again changes nothing and writes no second event.
     assert!(matches!(
         store.modify(&bad_prefix, &Change::Revoke, &ev).await,

@@ -36,7 +36,7 @@ fn denial(result: Result<apikeys::VerifiedKey, VerifyError>) -> Denial {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_version_1_store_opens_and_works() {
+async fn version_1_keys_verify_or_are_refused_for_their_reason() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (path, secrets) = fixture(dir.path());
     assert_eq!(layout(&path), 1, "the fixture is a layout 1 file");
@@ -53,12 +53,14 @@ async fn a_version_1_store_opens_and_works() {
     let full_record = keys.get(&prefix("full")).await.expect("get");
     assert!(full_record.metadata.contains_key("org") && full_record.metadata.contains_key("plan"));
     assert_eq!(
-        full_record.expires.map(|e| e.year()),
+        full_record.expires.map(time::OffsetDateTime::year),
         Some(2099),
         "expiry kept"
     );
     assert_eq!(full_record.owner, None);
-    keys.verify(secret("argon2")).await.expect("argon2 verifies");
+    keys.verify(secret("argon2"))
+        .await
+        .expect("argon2 verifies");
     assert!(
         keys.get(&prefix("argon2"))
             .await
@@ -67,31 +69,53 @@ async fn a_version_1_store_opens_and_works() {
             .starts_with("$argon2id$"),
         "an Argon2id hash is not rewritten on use"
     );
-    assert!(matches!(denial(keys.verify(secret("revoked")).await), Denial::Revoked));
-    assert!(matches!(denial(keys.verify(secret("expired")).await), Denial::Expired));
+    assert!(matches!(
+        denial(keys.verify(secret("revoked")).await),
+        Denial::Revoked
+    ));
+    assert!(matches!(
+        denial(keys.verify(secret("expired")).await),
+        Denial::Expired
+    ));
 
     let page = keys.list(&ListQuery::new()).await.expect("list");
     assert_eq!((page.keys.len(), page.undecodable.len()), (5, 0));
-    assert!(keys.history(&prefix("plain")).await.expect("history").is_empty());
+    assert!(
+        keys.history(&prefix("plain"))
+            .await
+            .expect("history")
+            .is_empty()
+    );
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_1_records_take_every_new_write() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (path, secrets) = fixture(dir.path());
+    let store = RedbStore::open_existing(&path).expect("open");
+    let keys = ApiKeys::builder(store.clone()).without_last_used().build();
+    let secret = |name: &str| secrets[name].as_str();
+    let prefix = |name: &str| secret(name).split('.').next().expect("prefix").to_owned();
     // Old records take every new write.
     let used = time::OffsetDateTime::now_utc();
-    store
-        .touch(&[(prefix("full"), used)])
-        .await
-        .expect("touch");
+    store.touch(&[(prefix("full"), used)]).await.expect("touch");
     keys.update(&prefix("full"), Edit::new().owner("org_1").name("full v2"))
         .await
         .expect("edit");
     keys.disable(&prefix("plain")).await.expect("disable");
-    assert!(matches!(denial(keys.verify(secret("plain")).await), Denial::Disabled));
+    assert!(matches!(
+        denial(keys.verify(secret("plain")).await),
+        Denial::Disabled
+    ));
     keys.enable(&prefix("plain")).await.expect("enable");
     let rolled = keys
         .roll(&prefix("argon2"), time::Duration::ZERO)
         .await
         .expect("roll");
     keys.revoke(&prefix("plain")).await.expect("revoke");
-    keys.create(NewKey::named("new")).await.expect("create beside old keys");
+    keys.create(NewKey::named("new"))
+        .await
+        .expect("create beside old keys");
     drop(keys);
     drop(store);
 
@@ -101,15 +125,24 @@ async fn a_version_1_store_opens_and_works() {
         .open_existing(&path)
         .expect("reopen");
     let keys = ApiKeys::new(store.clone());
-    assert!(matches!(denial(keys.verify(secret("plain")).await), Denial::Revoked));
-    assert!(matches!(denial(keys.verify(secret("argon2")).await), Denial::Revoked));
+    assert!(matches!(
+        denial(keys.verify(secret("plain")).await),
+        Denial::Revoked
+    ));
+    assert!(matches!(
+        denial(keys.verify(secret("argon2")).await),
+        Denial::Revoked
+    ));
     keys.verify(rolled.successor.key.expose_secret())
         .await
         .expect("the successor verifies");
     let full = keys.get(&prefix("full")).await.expect("get");
-    assert_eq!((full.name.as_str(), full.owner.as_deref()), ("full v2", Some("org_1")));
     assert_eq!(
-        full.last_used.map(|t| t.unix_timestamp()),
+        (full.name.as_str(), full.owner.as_deref()),
+        ("full v2", Some("org_1"))
+    );
+    assert_eq!(
+        full.last_used.map(time::OffsetDateTime::unix_timestamp),
         Some(used.unix_timestamp()),
         "the touch before the edit is kept"
     );
@@ -119,7 +152,10 @@ async fn a_version_1_store_opens_and_works() {
         .await
         .expect("list");
     assert_eq!(owned.keys.len(), 1);
-    assert_eq!(keys.list(&ListQuery::new()).await.expect("list").keys.len(), 7);
+    assert_eq!(
+        keys.list(&ListQuery::new()).await.expect("list").keys.len(),
+        7
+    );
     let history: Vec<_> = keys
         .history(&prefix("plain"))
         .await

@@ -170,7 +170,10 @@ fn index_entries_round_trip() {
     );
     assert!(decode_index(&[]).is_err());
     assert!(decode_index(&[INDEX_V1, 0x40]).is_err());
-    assert!(decode_index(&[INDEX_V1, DISABLED]).is_err(), "not in version 1");
+    assert!(
+        decode_index(&[INDEX_V1, DISABLED]).is_err(),
+        "not in version 1"
+    );
     assert_eq!(
         decode_index(&[INDEX_V1, REVOKED, b'n']),
         Ok(IndexEntry {
@@ -246,7 +249,13 @@ fn the_revoked_bit_and_creation_time_have_fixed_places() {
             assert!(revoke_in_place(&mut bytes));
             assert!(!revoke_in_place(&mut bytes), "already revoked");
             let revoked = decode_record("p", &bytes).expect("decodes");
-            assert_eq!(revoked, ApiKey { revoked: true, ..before });
+            assert_eq!(
+                revoked,
+                ApiKey {
+                    revoked: true,
+                    ..before
+                }
+            );
         }
     }
     // Undecodable bytes are revocable as long as they hold a flags byte.
@@ -273,6 +282,10 @@ fn events_round_trip() {
     let bytes = encode_event(&event).expect("encodes");
     assert_eq!(decode_event(&bytes), Ok(event));
     assert!(decode_event(&[]).is_err());
-    assert!(decode_event(&[9, b'{', b'}']).unwrap_err().contains("version 9"));
+    assert!(
+        decode_event(&[9, b'{', b'}'])
+            .unwrap_err()
+            .contains("version 9")
+    );
     assert!(decode_event(&[EVENT_V1, b'{']).is_err());
 }
