@@ -177,6 +177,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ListQuery::new().status(apikeys::StatusFilter::Revoked),
     )
     .await?;
+    timed(
+        "list one owner's keys (owner index)",
+        ListQuery::new().owner("org_4999"),
+    )
+    .await?;
+
+    let started = Instant::now();
+    let history = store.history(&prefixes[0]).await?;
+    println!(
+        "history of one key: {} events in {:.1?}",
+        history.len(),
+        started.elapsed()
+    );
+    let now = OffsetDateTime::now_utc();
+    let uses: Vec<_> = prefixes
+        .iter()
+        .take(1000)
+        .map(|p| (p.clone(), now))
+        .collect();
+    let started = Instant::now();
+    store.touch(&uses).await?;
+    println!(
+        "touch, one batch of {} last-used times: {:.1?}",
+        uses.len(),
+        started.elapsed()
+    );
     Ok(())
 }
 
