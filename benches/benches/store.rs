@@ -77,10 +77,9 @@ fn postgres(c: &mut Criterion) {
         let hashers = Hashers::default();
         let created = time::OffsetDateTime::now_utc();
         for i in 0..PG_KEYS {
-            store
-                .insert(&million::record(&hashers, i, created))
-                .await
-                .expect("insert");
+            let record = million::record(&hashers, i, created);
+            let event = apikeys::AuditEvent::new(&record.prefix, apikeys::AuditAction::Created);
+            store.insert(&record, &event).await.expect("insert");
         }
         ApiKeys::new(store)
     });
