@@ -1,5 +1,8 @@
 //! The audit trail: one event per change of a key, never holding a secret or a hash.
 
+use std::error::Error as StdError;
+
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -98,6 +101,35 @@ impl AuditEvent {
         };
         std::iter::once(self.prefix.as_str()).chain(successor)
     }
+}
+
+/// Where the application wants audit events, besides the store's durable history (if it
+/// keeps one) and the tracing line every event gets. Called once per written event, after
+/// the store committed it; a failure is logged and does not undo the change.
+///
+/// ```
+/// use apikeys::{ApiKeys, AuditEvent, AuditSink, MemoryStore, async_trait};
+///
+/// #[derive(Debug)]
+/// struct Siem;
+///
+/// #[async_trait]
+/// impl AuditSink for Siem {
+///     async fn record(
+///         &self,
+///         event: &AuditEvent,
+///     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///         println!("{}", serde_json::to_string(event)?);
+///         Ok(())
+///     }
+/// }
+///
+/// let keys = ApiKeys::builder(MemoryStore::new()).audit_sink(Siem).build();
+/// ```
+#[async_trait]
+pub trait AuditSink: Send + Sync + std::fmt::Debug + 'static {
+    /// Takes one event.
+    async fn record(&self, event: &AuditEvent) -> Result<(), Box<dyn StdError + Send + Sync>>;
 }
 
 #[cfg(test)]

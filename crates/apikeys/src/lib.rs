@@ -7,6 +7,7 @@ mod extract;
 mod format;
 mod gate;
 mod hash;
+mod last_used;
 mod lifecycle;
 mod limits;
 mod manager;
@@ -24,7 +25,7 @@ mod verify;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use crate::audit::{AuditAction, AuditEvent};
+pub use crate::audit::{AuditAction, AuditEvent, AuditSink};
 pub use crate::error::{Error, TaskError};
 pub use crate::extract::{Ambiguous, HeaderLookup, KeyExtractor, KeySource, KeySourceKind};
 pub use crate::format::{FormatError, KeyFormat, KeyFormatBuilder, ParsedKey, RandomError};
@@ -43,7 +44,7 @@ pub use crate::limits::{
     RATELIMIT, RATELIMIT_POLICY, RETRY_AFTER, RateDecision, RateLimit, RateLimitError, RateLimiter,
     RateState, Refill, RefillInterval, Spend, Usage,
 };
-pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation, RouteLimits};
+pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation, RolledKey, RouteLimits};
 pub use crate::memory::MemoryStore;
 pub use crate::plaintext::PlaintextKey;
 pub use crate::policy::{KeyPolicy, policy_fn};

@@ -151,6 +151,35 @@ impl Edit {
         *self == Self::default()
     }
 
+    /// Checks every field it sets as creation does, and brings the expiry to stored
+    /// precision.
+    pub(crate) fn validated(mut self) -> Result<Self, crate::ValidationError> {
+        use crate::validation::{
+            validate_expiry, validate_metadata, validate_name, validate_owner, validate_scope,
+        };
+        if let Some(name) = &self.name {
+            validate_name(name)?;
+        }
+        for scope in self.scopes.iter().flatten() {
+            validate_scope(scope)?;
+        }
+        if let Some(metadata) = &self.metadata {
+            validate_metadata(metadata)?;
+        }
+        if let Some(Some(owner)) = &self.owner {
+            validate_owner(owner)?;
+        }
+        if let Some(Some(at)) = self.expires {
+            self.expires = Some(Some(validate_expiry(at)?));
+        }
+        if let Some(Some(credits)) = &self.credits {
+            credits
+                .validate()
+                .map_err(|_| crate::ValidationError::CreditsOutOfRange)?;
+        }
+        Ok(self)
+    }
+
     /// Applies the edit; whether anything differs.
     fn apply(&self, key: &mut ApiKey) -> bool {
         fn set<T: PartialEq + Clone>(slot: &mut T, value: Option<&T>) -> bool {

@@ -6,12 +6,13 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use crate::audit::{AuditAction, AuditEvent};
+use crate::audit::{AuditAction, AuditEvent, AuditSink};
 use crate::error::{Error, TaskError};
 use crate::extract::{Ambiguous, HeaderLookup, KeyExtractor, KeySource};
 use crate::format::KeyFormat;
 use crate::gate::HashGate;
 use crate::hash::{HashCheck, Hashers};
+use crate::last_used::{DEFAULT_INTERVAL, Uses};
 use crate::lifecycle::Change;
 use crate::manager::limits::Limits;
 pub use crate::manager::limits::RouteLimits;
@@ -53,6 +54,12 @@ struct Inner {
     policy: Option<Arc<dyn KeyPolicy>>,
     limits: Limits,
     gate: HashGate,
+
+    sink: Option<Arc<dyn AuditSink>>,
+    /// Last-used times waiting to be written; `None` when not recorded.
+    uses: Option<Uses>,
+    /// Verification never writes (no hash upgrades, no last-used times).
+    read_only: bool,
 }
 
 impl std::fmt::Debug for ApiKeys {
@@ -63,8 +70,14 @@ impl std::fmt::Debug for ApiKeys {
             .field("hashers", &self.inner.hashers)
             .field("sources", &self.inner.extractor.sources())
             .field("policy", &self.inner.policy.is_some())
-            .field("actor", &self.actor)
             .field("max_concurrent_hash_checks", &self.inner.gate.capacity())
+            .field("audit_sink", &self.inner.sink)
+            .field(
+                "last_used_interval",
+                &self.inner.uses.as_ref().map(|u| u.interval),
+            )
+            .field("read_only", &self.inner.read_only)
+            .field("actor", &self.actor)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +93,10 @@ pub struct ApiKeysBuilder {
     limits: Limits,
     max_concurrent_hash_checks: Option<usize>,
     hash_check_wait: Duration,
+
+    sink: Option<Arc<dyn AuditSink>>,
+    last_used: Option<std::time::Duration>,
+    read_only: bool,
 }
 
 impl ApiKeysBuilder {
@@ -124,11 +141,43 @@ impl ApiKeysBuilder {
         self
     }
 
+    /// Also sends every audit event to `sink` (the store's durable history, when it keeps
+    /// one, and a tracing line get them regardless).
+    pub fn audit_sink(mut self, sink: impl AuditSink) -> Self {
+        self.sink = Some(Arc::new(sink));
+        self
+    }
+
+    /// Writes last-used times at most once per key per `interval` (default 60 s), in one
+    /// batch per flush. See [`ApiKeys::flush`].
+    pub fn last_used_interval(mut self, interval: std::time::Duration) -> Self {
+        self.last_used = Some(interval);
+        self
+    }
+
+    /// Records no last-used times.
+    pub fn without_last_used(mut self) -> Self {
+        self.last_used = None;
+        self
+    }
+
+    /// Verification writes nothing: no hash upgrades, no last-used times. For read-only
+    /// tools such as `apikeys verify`. Management calls (create, revoke, …) still write.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self.last_used = None;
+        self
+    }
+
     /// The configured manager.
     pub fn build(self) -> ApiKeys {
         let capacity = self
             .max_concurrent_hash_checks
             .unwrap_or_else(|| HashGate::default_capacity(crate::hash::max_check_memory()));
+        let uses = self
+            .last_used
+            .filter(|_| self.store.capabilities().last_used)
+            .map(Uses::new);
         ApiKeys {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -138,6 +187,10 @@ impl ApiKeysBuilder {
                 policy: self.policy,
                 limits: self.limits,
                 gate: HashGate::new(capacity, self.hash_check_wait),
+
+                sink: self.sink,
+                uses,
+                read_only: self.read_only,
             }),
             actor: None,
         }
@@ -151,6 +204,16 @@ pub struct CreatedKey {
     pub record: ApiKey,
     /// The full key, to hand to the client once.
     pub key: PlaintextKey,
+}
+
+/// A rolled key: the old record, retired and linked, and its successor, whose plaintext
+/// key exists only here.
+#[derive(Debug)]
+pub struct RolledKey {
+    /// The old key as stored now (its expiry shortened to the grace period, or revoked).
+    pub old: ApiKey,
+    /// The successor: record and plaintext key, to hand to the client once.
+    pub successor: CreatedKey,
 }
 
 /// What [`ApiKeys::revoke`] did.
@@ -187,6 +250,10 @@ impl ApiKeys {
             limits: Limits::default(),
             max_concurrent_hash_checks: None,
             hash_check_wait: crate::gate::DEFAULT_WAIT,
+
+            sink: None,
+            last_used: Some(DEFAULT_INTERVAL),
+            read_only: false,
         }
     }
 
@@ -235,7 +302,7 @@ impl ApiKeys {
             };
             match self.inner.store.insert(&record, &event).await {
                 Ok(()) => {
-                    Self::announce(&event);
+                    self.announce(&event).await;
                     return Ok(CreatedKey { record, key });
                 }
                 Err(StoreError::AlreadyExists { prefix }) => {
@@ -373,10 +440,13 @@ impl ApiKeys {
         if record.revoked {
             return Err(Denial::Revoked.into());
         }
+        if record.disabled {
+            return Err(Denial::Disabled.into());
+        }
         if record.expires.is_some() && record.is_expired_at(OffsetDateTime::now_utc()) {
             return Err(Denial::Expired.into());
         }
-        if check.needs_upgrade {
+        if check.needs_upgrade && !self.inner.read_only {
             self.upgrade_hash(key, &record).await;
         }
         if let Some(policy) = &self.inner.policy
@@ -387,6 +457,7 @@ impl ApiKeys {
         if !record.has_scopes(scopes) {
             return Err(Denial::InsufficientScope.into());
         }
+        self.note_use(&record.prefix);
         Ok(VerifiedKey::new(record))
     }
 
@@ -490,3 +561,6 @@ mod lifecycle;
 mod limits;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lifecycle;
+mod write_behind;

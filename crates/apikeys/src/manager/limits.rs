@@ -166,6 +166,16 @@ impl ApiKeys {
         self.verify_with_limits(&key, scopes, route).await
     }
 
+    /// After an edit set or removed a key's credits: a credit ledger starts from the record
+    /// again. A failure is logged (the ledger keeps counting the old credits until reset).
+    pub(crate) async fn credits_edited(&self, prefix: &str) {
+        if let Some(ledger) = &self.inner.limits.ledger
+            && let Err(error) = ledger.reset(prefix).await
+        {
+            tracing::error!(prefix, %error, "credit ledger not reset after an edit; it still counts the old credits");
+        }
+    }
+
     /// Applies the route's and the key's limits to a key that passed every other check.
     pub(crate) async fn enforce_limits(
         &self,

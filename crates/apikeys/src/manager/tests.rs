@@ -380,7 +380,11 @@ async fn slow_hashes_run_off_the_async_thread() {
         .build();
     let slow = argon.create(NewKey::named("slow")).await.unwrap();
     let fast_keys = ApiKeys::builder_shared(store)
-        .hashers(Hashers::new(Sha512Hasher).with_legacy(Argon2Hasher::default()))
+        .hashers(
+            Hashers::new(Sha512Hasher)
+                .with_legacy(Argon2Hasher::default())
+                .migrate_all(),
+        )
         .build();
     let fast = fast_keys.create(NewKey::named("fast")).await.unwrap();
     let (slow_done, fast_done) = tokio::join!(
@@ -394,7 +398,7 @@ async fn slow_hashes_run_off_the_async_thread() {
         }
     );
     assert!(fast_done < slow_done);
-    // The argon2 key was upgraded to the preferred sha512 on success.
+    // Asked to migrate, the argon2 key was upgraded to the preferred sha512 on success.
     let record = fast_keys.get(slow.key.prefix()).await.unwrap();
     assert!(record.hashed_key.starts_with("sha512$$"));
 }

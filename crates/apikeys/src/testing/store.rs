@@ -30,9 +30,9 @@ mod limits;
 
 pub use self::lifecycle::{
     concurrent_rolls_have_one_winner, disable_and_enable, edit_racing_revocation_stays_revoked,
-    events_for_each_change_and_only_then, roll_links_both_keys, touch_moves_forward_only,
-    touch_racing_edit_keeps_both, undecodable_records, unsupported_fields_are_refused,
-    upgrade_racing_edit_keeps_the_edit,
+    events_for_each_change_and_only_then, manager_lifecycle, roll_links_both_keys,
+    touch_moves_forward_only, touch_racing_edit_keeps_both, undecodable_records,
+    unsupported_fields_are_refused, upgrade_racing_edit_keeps_the_edit,
 };
 pub use self::limits::{
     concurrent_spends_grant_exactly_the_credits, edit_sets_limits, limits_round_trip,
@@ -77,6 +77,7 @@ where
     case!(upgrade_racing_edit_keeps_the_edit);
     case!(touch_racing_edit_keeps_both);
     case!(events_for_each_change_and_only_then);
+    case!(manager_lifecycle);
     case!(limits_round_trip);
     case!(concurrent_spends_grant_exactly_the_credits);
     case!(spending_refills_on_schedule);

@@ -9,10 +9,13 @@ use time::{Duration, OffsetDateTime};
 use super::insert;
 use crate::audit::{AuditAction, AuditEvent};
 use crate::lifecycle::{Change, Edit, Modified, Refusal, Retirement, Roll};
+use crate::manager::ApiKeys;
 use crate::query::{ListQuery, StatusFilter};
 use crate::record::ApiKey;
 use crate::store::{KeyStore, StoreError};
 use crate::testing::{event, record};
+use crate::verify::{Denial, VerifyError};
+use crate::{Error, NewKey};
 
 fn get(store: &Arc<dyn KeyStore>, prefix: &str) -> impl Future<Output = Option<ApiKey>> {
     let store = Arc::clone(store);
@@ -605,4 +608,78 @@ where
     assert!(store.delete("Bad00001", &deleted).await.expect("delete"));
     let page = store.list(&ListQuery::new()).await.expect("list");
     assert_eq!((page.keys.len(), page.undecodable.len()), (2, 0));
+}
+
+/// Through [`ApiKeys`] on this store: roll with a grace period, disable and enable, an
+/// edit, last-used times written by `flush`, and the history with its actor — each as far
+/// as the store's capabilities go.
+pub async fn manager_lifecycle(store: Arc<dyn KeyStore>) {
+    let caps = store.capabilities();
+    let keys = ApiKeys::builder_shared(Arc::clone(&store))
+        .build()
+        .with_actor("cli:conformance");
+    let denied = |r: Result<_, VerifyError>| r.err().and_then(|e: VerifyError| e.denial());
+    let created = keys
+        .create(NewKey::named("lifecycle"))
+        .await
+        .expect("create");
+    let (prefix, secret) = (created.key.prefix(), created.key.expose_secret());
+    keys.verify(secret).await.expect("verify");
+    keys.flush().await.expect("flush");
+    let used = get(&store, prefix).await.expect("present").last_used;
+    assert_eq!(used.is_some(), caps.last_used, "last_used after flush");
+
+    let edited = keys
+        .update(prefix, Edit::new().name("edited"))
+        .await
+        .expect("update");
+    assert_eq!(edited.name, "edited");
+    assert_eq!(edited.last_used, used, "an edit kept last_used");
+
+    if caps.disabled {
+        keys.disable(prefix).await.expect("disable");
+        assert_eq!(denied(keys.verify(secret).await), Some(Denial::Disabled));
+        keys.enable(prefix).await.expect("enable");
+        keys.verify(secret).await.expect("verify after enable");
+    }
+    if caps.rotation {
+        let rolled = keys.roll(prefix, Duration::hours(1)).await.expect("roll");
+        let next = &rolled.successor;
+        assert_eq!(next.record.name, "edited");
+        keys.verify(secret)
+            .await
+            .expect("the old key works in its grace period");
+        keys.verify(next.key.expose_secret())
+            .await
+            .expect("the successor works");
+        assert!(matches!(
+            keys.roll(prefix, Duration::hours(1)).await,
+            Err(Error::Refused { .. })
+        ));
+        keys.roll(next.key.prefix(), Duration::ZERO)
+            .await
+            .expect("roll at once");
+        assert_eq!(
+            denied(keys.verify(next.key.expose_secret()).await),
+            Some(Denial::Revoked)
+        );
+    }
+    keys.revoke(prefix).await.expect("revoke");
+    assert_eq!(denied(keys.verify(secret).await), Some(Denial::Revoked));
+    if caps.audit {
+        let history = keys.history(prefix).await.expect("history");
+        assert_eq!(
+            history.first().map(|e| &e.action),
+            Some(&AuditAction::Created)
+        );
+        assert_eq!(
+            history.last().map(|e| &e.action),
+            Some(&AuditAction::Revoked)
+        );
+        assert!(
+            history
+                .iter()
+                .all(|e| e.actor.as_deref() == Some("cli:conformance"))
+        );
+    }
 }
