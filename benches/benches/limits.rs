@@ -19,7 +19,13 @@ fn local_limiter(c: &mut Criterion) {
     let limit: RateLimit = "1000000000/s".parse().expect("limit");
     let limiter = LocalLimiter::new();
     c.bench_function("limits/local_check_one_key", |b| {
-        b.iter(|| assert!(limiter.check_now(black_box("AbCd1234"), &limit).is_allowed()));
+        b.iter(|| {
+            assert!(
+                limiter
+                    .check_now(black_box("AbCd1234"), &limit)
+                    .is_allowed()
+            );
+        });
     });
 
     let keys: Vec<String> = (0..ROTATING_KEYS).map(|i| format!("k{i:07}")).collect();
@@ -53,7 +59,9 @@ fn credits(c: &mut Criterion) {
         .expect("credits")
         .with_refill(refill);
     c.bench_function("limits/credits_spend", |b| {
-        b.iter(|| assert!(credits.spend(black_box(1), now).granted));
+        b.iter(|| {
+            assert!(credits.spend(black_box(1), now).granted);
+        });
     });
     let limit: RateLimit = "100/s".parse().expect("limit");
     let limiter = LocalLimiter::new();
@@ -77,8 +85,12 @@ fn redis(c: &mut Criterion) {
         .expect("connect to the throwaway redis-server");
     let limit: RateLimit = "1000000/s".parse().expect("limit");
     c.bench_function("limits/redis_check_loopback", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { limits.check(black_box("AbCd1234"), &limit).await.expect("redis") });
+        b.to_async(&runtime).iter(|| async {
+            limits
+                .check(black_box("AbCd1234"), &limit)
+                .await
+                .expect("redis")
+        });
     });
     let credits = Credits::new(1_000_000_000_000, OffsetDateTime::now_utc()).expect("credits");
     c.bench_function("limits/redis_spend_loopback", |b| {

@@ -11,8 +11,8 @@ async fn get_ping(app: Router, key: &str) -> axum::response::Response {
     let request = Request::get("/ping")
         .header("authorization", format!("Api-Key {key}"))
         .body(Body::empty())
-        .unwrap();
-    app.oneshot(request).await.unwrap()
+        .expect("request");
+    app.oneshot(request).await.expect("infallible")
 }
 
 #[tokio::test]

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::{Arc, PoisonError};
 
 use apikeys::{
-    ApiKey, AuditAction, AuditEvent, Capabilities, Change, KeyStore, ListQuery, Modified, Page, Roll, Rolled,
-    StoreError, async_trait,
+    ApiKey, AuditAction, AuditEvent, Capabilities, Change, KeyStore, ListQuery, Modified, Page,
+    Roll, Rolled, StoreError, async_trait,
 };
 use redb::{Database, ReadableDatabase, ReadableTableMetadata};
 use time::OffsetDateTime;
