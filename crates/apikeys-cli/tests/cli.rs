@@ -8,6 +8,7 @@ use apikeys_postgres::testing::TestSchema;
 use serde_json::Value;
 
 /// Roll, edit, disable, enable, delete, history and the grown `list`, `show`, `create`.
+#[path = "cli/lifecycle.rs"]
 mod lifecycle;
 
 struct Run {

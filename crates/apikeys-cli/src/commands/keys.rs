@@ -124,19 +124,17 @@ pub(super) async fn list(keys: &ApiKeys, args: ListArgs) -> Outcome {
     let now = query.filter().now();
     let mut found = Vec::new();
     let mut undecodable = Vec::new();
-    let mut next = None;
-    loop {
+    let next = loop {
         let page = keys
             .list(&query.clone().limit(wanted - found.len()))
             .await?;
         found.extend(page.keys);
         undecodable.extend(page.undecodable);
-        next = page.next;
-        match &next {
-            Some(cursor) if found.len() < wanted => query = query.after(cursor.clone()),
-            _ => break,
+        match page.next {
+            Some(cursor) if found.len() < wanted => query = query.after(cursor),
+            next => break next,
         }
-    }
+    };
     found.truncate(wanted);
     // Stopped at --limit with keys left: one more page says how many (or that there are
     // more than it holds).
