@@ -41,7 +41,9 @@ pub(super) async fn create(keys: &ApiKeys, args: CreateArgs) -> Outcome {
 
 /// `--expires-in` past any representable time: the core's validation error, exit 2.
 pub(super) fn out_of_range() -> Failure {
-    Failure::from(apikeys::Error::from(apikeys::ValidationError::ExpiryOutOfRange))
+    Failure::from(apikeys::Error::from(
+        apikeys::ValidationError::ExpiryOutOfRange,
+    ))
 }
 
 /// A warning when an expiry being set has passed already.
@@ -157,7 +159,11 @@ pub(super) async fn list(keys: &ApiKeys, args: ListArgs) -> Outcome {
     match more {
         Some((count, false)) if count > 0 => eprintln!(
             "note: {count} more {} (raise --limit to see them)",
-            if count == 1 { "key matches" } else { "keys match" }
+            if count == 1 {
+                "key matches"
+            } else {
+                "keys match"
+            }
         ),
         Some((count, true)) => {
             eprintln!("note: more than {count} more keys match (raise --limit to see them)");

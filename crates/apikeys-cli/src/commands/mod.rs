@@ -22,7 +22,11 @@ pub(crate) struct Failure {
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        let code = if matches!(error, Error::Invalid(_)) { 2 } else { 1 };
+        let code = if matches!(error, Error::Invalid(_)) {
+            2
+        } else {
+            1
+        };
         Self {
             message: error.to_string(),
             code,

@@ -17,7 +17,10 @@ fn show(store: &Path, prefix: &str) -> Value {
 }
 
 fn verify(store: &Path, key: &str) -> String {
-    apikeys(Some(store), &["verify"], key).stdout.trim().to_owned()
+    apikeys(Some(store), &["verify"], key)
+        .stdout
+        .trim()
+        .to_owned()
 }
 
 fn actions(store: &Path, prefix: &str) -> Vec<String> {
@@ -43,7 +46,11 @@ fn roll_on(store: &Path) {
     let old = prefix(&key).to_owned();
     let run = apikeys(Some(store), &["roll", &old, "--grace", "24h"], "").ok();
     let successor = run.stdout.trim().to_owned();
-    assert_eq!(run.stdout, format!("{successor}\n"), "only the key on stdout");
+    assert_eq!(
+        run.stdout,
+        format!("{successor}\n"),
+        "only the key on stdout"
+    );
     assert!(run.stderr.contains("only time"), "{}", run.stderr);
     assert!(run.stderr.contains("keeps working until"), "{}", run.stderr);
     let new = prefix(&successor).to_owned();
@@ -130,7 +137,14 @@ fn roll_keeps_the_hasher_and_refuses_bad_graces() {
     assert_eq!(verify(&store, &successor), "valid");
     let run = apikeys(
         Some(&store),
-        &["roll", prefix(&successor), "--grace", "1h", "--hasher", "scrypt"],
+        &[
+            "roll",
+            prefix(&successor),
+            "--grace",
+            "1h",
+            "--hasher",
+            "scrypt",
+        ],
         "",
     )
     .ok();
@@ -138,7 +152,8 @@ fn roll_keeps_the_hasher_and_refuses_bad_graces() {
 
     let other = create(&store, &["--name", "other"]);
     for (grace, what) in [("soon", "duration"), ("-1h", "duration"), ("", "duration")] {
-        apikeys(Some(&store), &["roll", prefix(&other), "--grace", grace], "")
+        let grace = format!("--grace={grace}");
+        apikeys(Some(&store), &["roll", prefix(&other), &grace], "")
             .code(2)
             .one_error_line(what);
     }
@@ -161,13 +176,29 @@ fn roll_keeps_the_hasher_and_refuses_bad_graces() {
 fn edit_changes_what_it_names_and_validates() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = store_in(&dir);
-    let key = create(&store, &["--name", "before", "--scope", "a", "--meta", "x=1"]);
+    let key = create(
+        &store,
+        &["--name", "before", "--scope", "a", "--meta", "x=1"],
+    );
     let p = prefix(&key);
     let edited = apikeys(
         Some(&store),
         &[
-            "edit", p, "--name", "after", "--scope", "b", "--scope", "c", "--meta",
-            "plan=gold", "--expires-in", "7d", "--owner", "org_1", "--json",
+            "edit",
+            p,
+            "--name",
+            "after",
+            "--scope",
+            "b",
+            "--scope",
+            "c",
+            "--meta",
+            "plan=gold",
+            "--expires-in",
+            "7d",
+            "--owner",
+            "org_1",
+            "--json",
         ],
         "",
     )
@@ -190,7 +221,14 @@ fn edit_changes_what_it_names_and_validates() {
 
     let text = apikeys(
         Some(&store),
-        &["edit", p, "--no-expiry", "--no-owner", "--no-scopes", "--no-meta"],
+        &[
+            "edit",
+            p,
+            "--no-expiry",
+            "--no-owner",
+            "--no-scopes",
+            "--no-meta",
+        ],
         "",
     )
     .ok();
@@ -216,11 +254,20 @@ fn edit_changes_what_it_names_and_validates() {
     for (args, what) in [
         (vec!["edit", p], "nothing to change"),
         (vec!["edit", p, "--name", long_name.as_str()], "at most 50"),
-        (vec!["edit", p, "--owner", long_owner.as_str()], "at most 100"),
+        (
+            vec!["edit", p, "--owner", long_owner.as_str()],
+            "at most 100",
+        ),
         (vec!["edit", p, "--scope", "has space"], "scope"),
-        (vec!["edit", p, "--scope", "a", "--no-scopes"], "--no-scopes"),
+        (
+            vec!["edit", p, "--scope", "a", "--no-scopes"],
+            "--no-scopes",
+        ),
         (vec!["edit", p, "--owner", "o", "--no-owner"], "--no-owner"),
-        (vec!["edit", p, "--expires-in", "1d", "--no-expiry"], "--no-expiry"),
+        (
+            vec!["edit", p, "--expires-in", "1d", "--no-expiry"],
+            "--no-expiry",
+        ),
         (
             vec!["edit", p, "--expires", "9999-12-31T23:00:00-02:00"],
             "expiry",
@@ -248,7 +295,11 @@ fn disable_and_enable() {
     assert_eq!(verify(&store, &key), "disabled");
     assert_eq!(show(&store, p)["disabled"], true);
     let again = apikeys(Some(&store), &["disable", p], "").ok();
-    assert!(again.stdout.contains("already disabled"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("already disabled"),
+        "{}",
+        again.stdout
+    );
 
     let names = |args: &[&str]| -> Vec<String> {
         let mut all = vec!["list", "--json"];
@@ -274,7 +325,11 @@ fn disable_and_enable() {
     assert_eq!(run.stdout, format!("enabled key {p} (suspended)\n"));
     assert_eq!(verify(&store, &key), "valid");
     let again = apikeys(Some(&store), &["enable", p], "").ok();
-    assert!(again.stdout.contains("was not disabled"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("was not disabled"),
+        "{}",
+        again.stdout
+    );
 
     // Nothing un-revokes.
     apikeys(Some(&store), &["revoke", prefix(&other), "--yes"], "").ok();
@@ -326,8 +381,13 @@ fn history_names_every_change_and_its_actor() {
     let store = store_in(&dir);
     let key = create(&store, &["--name", "audited"]);
     let p = prefix(&key);
-    apikeys_as(Some("alice"), Some(&store), &["edit", p, "--owner", "org_9"], "")
-        .ok();
+    apikeys_as(
+        Some("alice"),
+        Some(&store),
+        &["edit", p, "--owner", "org_9"],
+        "",
+    )
+    .ok();
     apikeys_as(None, Some(&store), &["disable", p], "").ok();
     apikeys(Some(&store), &["enable", p], "").ok();
     let successor = apikeys(Some(&store), &["roll", p, "--grace", "1h"], "")
@@ -396,9 +456,14 @@ fn create_with_owner_and_hasher_and_list_by_owner() {
         ("b1", "org_b", "argon2"),
         ("a2", "org_a", "scrypt"),
     ] {
-        let key = create(&store, &["--name", name, "--owner", owner, "--hasher", hasher]);
+        let key = create(
+            &store,
+            &["--name", name, "--owner", owner, "--hasher", hasher],
+        );
         assert_eq!(verify(&store, &key), "valid");
-        let shown = apikeys(Some(&store), &["show", prefix(&key)], "").ok().stdout;
+        let shown = apikeys(Some(&store), &["show", prefix(&key)], "")
+            .ok()
+            .stdout;
         assert!(shown.contains(hasher), "{shown}");
         assert!(shown.contains(owner), "{shown}");
         made.push(key);
@@ -416,19 +481,32 @@ fn create_with_owner_and_hasher_and_list_by_owner() {
     assert_eq!(names("org_a"), ["a2", "a1"]);
     assert_eq!(names("org_b"), ["b1"]);
     assert!(names("org_c").is_empty());
-    let listed = apikeys(Some(&store), &["list", "--owner", "org_b"], "").ok().stdout;
+    let listed = apikeys(Some(&store), &["list", "--owner", "org_b"], "")
+        .ok()
+        .stdout;
     assert!(listed.lines().next().expect("header").contains("OWNER"));
-    assert!(listed.contains("org_b") && !listed.contains("org_a"), "{listed}");
+    assert!(
+        listed.contains("org_b") && !listed.contains("org_a"),
+        "{listed}"
+    );
 
     let long_owner = "o".repeat(101);
     for (args, what) in [
         (vec!["create", "--name", "x", "--hasher", "md5"], "md5"),
-        (vec!["create", "--name", "x", "--owner", long_owner.as_str()], "at most 100"),
+        (
+            vec!["create", "--name", "x", "--owner", long_owner.as_str()],
+            "at most 100",
+        ),
         (vec!["create", "--name", "x", "--owner", " "], "empty"),
         // Past year 9999: refused, not a panic.
-        (vec!["create", "--name", "x", "--expires-in", "3000000d"], "expiry"),
+        (
+            vec!["create", "--name", "x", "--expires-in", "3000000d"],
+            "expiry",
+        ),
     ] {
-        apikeys(Some(&store), &args, "").code(2).one_error_line(what);
+        apikeys(Some(&store), &args, "")
+            .code(2)
+            .one_error_line(what);
     }
 }
 
@@ -469,9 +547,15 @@ fn list_says_how_many_more_and_what_expires_soon() {
 
     let (first, note) = names(&["--limit", "1"]);
     assert_eq!(first, ["tomorrow"]);
-    assert_eq!(note, "note: 3 more keys match (raise --limit to see them)\n");
+    assert_eq!(
+        note,
+        "note: 3 more keys match (raise --limit to see them)\n"
+    );
     let (_, note) = names(&["--limit", "3"]);
-    assert_eq!(note, "note: 1 more key matches (raise --limit to see them)\n");
+    assert_eq!(
+        note,
+        "note: 1 more key matches (raise --limit to see them)\n"
+    );
     let (all, note) = names(&["--limit", "4"]);
     assert_eq!((all.len(), note.as_str()), (4, ""));
     let (_, note) = names(&["--limit", "1", "--expiring-within", "7d"]);
@@ -510,7 +594,11 @@ fn list_reports_records_it_cannot_decode() {
     assert_eq!(listed[0]["prefix"], prefix(&good));
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{}", run.stderr);
-    assert!(lines[0].starts_with("warning: skipped 1 record "), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with("warning: skipped 1 record "),
+        "{}",
+        lines[0]
+    );
     assert!(lines[0].contains(prefix(&bad)), "{}", lines[0]);
     // It can still be revoked and deleted.
     let revoked = apikeys(Some(&store), &["revoke", prefix(&bad), "--yes"], "").ok();
@@ -546,7 +634,12 @@ fn postgres_lifecycle() {
     roll_on(store);
     let key = create(store, &["--name", "pg", "--owner", "org_pg"]);
     let p = prefix(&key);
-    apikeys(Some(store), &["edit", p, "--scope", "s", "--expires-in", "2d"], "").ok();
+    apikeys(
+        Some(store),
+        &["edit", p, "--scope", "s", "--expires-in", "2d"],
+        "",
+    )
+    .ok();
     apikeys(Some(store), &["disable", p], "").ok();
     assert_eq!(verify(store, &key), "disabled");
     let listed = apikeys(Some(store), &["list", "--json", "--owner", "org_pg"], "")
@@ -557,11 +650,18 @@ fn postgres_lifecycle() {
     apikeys(Some(store), &["enable", p], "").ok();
     let soon = apikeys(
         Some(store),
-        &["list", "--json", "--owner", "org_pg", "--expiring-within", "3d"],
+        &[
+            "list",
+            "--json",
+            "--owner",
+            "org_pg",
+            "--expiring-within",
+            "3d",
+        ],
         "",
     )
-        .ok()
-        .json();
+    .ok()
+    .json();
     assert_eq!(soon.as_array().expect("array").len(), 1);
     apikeys(Some(store), &["delete", p, "--yes"], "").ok();
     assert_eq!(
@@ -590,13 +690,20 @@ fn postgres_django_table_refuses_what_it_cannot_hold() {
     ] {
         let mut all = vec!["--django-table"];
         all.extend(args.iter().copied());
-        apikeys(Some(store), &all, "")
-            .code(1)
-            .one_error_line(what);
+        apikeys(Some(store), &all, "").code(1).one_error_line(what);
     }
     let edited = apikeys(
         Some(store),
-        &["--django-table", "edit", p, "--name", "renamed", "--expires-in", "1d", "--json"],
+        &[
+            "--django-table",
+            "edit",
+            p,
+            "--name",
+            "renamed",
+            "--expires-in",
+            "1d",
+            "--json",
+        ],
         "",
     )
     .ok()
