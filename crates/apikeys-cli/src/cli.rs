@@ -134,13 +134,19 @@ pub(crate) struct ExpiryArgs {
 }
 
 impl ExpiryArgs {
-    /// The expiry asked for, if any; `None` inside when `now + --expires-in` is beyond
-    /// any representable time.
-    pub(crate) fn at(&self, now: OffsetDateTime) -> Option<Option<OffsetDateTime>> {
+    /// The expiry asked for, if any; an error when `now + --expires-in` is past any
+    /// representable time.
+    pub(crate) fn at(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, apikeys::ValidationError> {
         match (self.expires, self.expires_in) {
-            (Some(at), _) => Some(Some(at)),
-            (None, Some(after)) => Some(now.checked_add(after)),
-            (None, None) => None,
+            (Some(at), _) => Ok(Some(at)),
+            (None, Some(after)) => now
+                .checked_add(after)
+                .map(Some)
+                .ok_or(apikeys::ValidationError::ExpiryOutOfRange),
+            (None, None) => Ok(None),
         }
     }
 }
@@ -162,6 +168,10 @@ pub(crate) struct RollArgs {
 }
 
 #[derive(Debug, Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line flags"
+)]
 pub(crate) struct EditArgs {
     /// The key's prefix (the part before the dot).
     pub(crate) prefix: String,
@@ -217,6 +227,10 @@ pub(crate) struct ListArgs {
 /// At most one status filter.
 #[derive(Debug, Args)]
 #[group(multiple = false)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line flags"
+)]
 pub(crate) struct StatusArgs {
     /// Only keys neither revoked, disabled nor expired.
     #[arg(long)]

@@ -29,21 +29,13 @@ pub(super) async fn create(keys: &ApiKeys, args: CreateArgs) -> Outcome {
     if let Some(owner) = args.owner {
         new = new.owner(owner);
     }
-    if let Some(expires) = args.expiry.at(now) {
-        let expires = expires.ok_or_else(out_of_range)?;
+    if let Some(expires) = args.expiry.at(now).map_err(apikeys::Error::from)? {
         warn_if_past(expires, now, "created");
         new = new.expires(expires);
     }
     let created = keys.create(new).await?;
     print_new_key(&created.key, &created.record, now, args.json, None)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `--expires-in` past any representable time: the core's validation error, exit 2.
-pub(super) fn out_of_range() -> Failure {
-    Failure::from(apikeys::Error::from(
-        apikeys::ValidationError::ExpiryOutOfRange,
-    ))
 }
 
 /// A warning when an expiry being set has passed already.

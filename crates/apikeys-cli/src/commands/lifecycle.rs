@@ -6,7 +6,7 @@ use std::sync::Arc;
 use apikeys::{ApiKeys, Edit, Hashers, KeyStore, Metadata, Revocation};
 use time::OffsetDateTime;
 
-use super::keys::{out_of_range, print_new_key, warn_if_past};
+use super::keys::{print_new_key, warn_if_past};
 use super::{Described, Failure, Outcome, confirm, describe, manager};
 use crate::cli::{EditArgs, HasherChoice, RollArgs};
 use crate::output::{details, events_json, events_table, record_json, timestamp};
@@ -14,12 +14,11 @@ use crate::output::{details, events_json, events_table, record_json, timestamp};
 pub(super) async fn roll(store: Arc<dyn KeyStore>, args: RollArgs) -> Outcome {
     // The successor keeps the old key's hasher unless told otherwise: a roll must not turn
     // an application's Argon2id keys into SHA-512 behind its back.
-    let hasher = match args.hasher {
-        Some(hasher) => hasher,
-        None => {
-            let old = manager(Arc::clone(&store), None).get(&args.prefix).await?;
-            hasher_of(&old.hashed_key)
-        }
+    let hasher = if let Some(hasher) = args.hasher {
+        hasher
+    } else {
+        let old = manager(Arc::clone(&store), None).get(&args.prefix).await?;
+        hasher_of(&old.hashed_key)
     };
     let keys = manager(store, Some(hasher));
     let now = OffsetDateTime::now_utc();
@@ -77,8 +76,7 @@ pub(super) async fn edit(keys: &ApiKeys, args: EditArgs) -> Outcome {
     }
     if args.no_expiry {
         edit = edit.no_expiry();
-    } else if let Some(expires) = args.expiry.at(now) {
-        let expires = expires.ok_or_else(out_of_range)?;
+    } else if let Some(expires) = args.expiry.at(now).map_err(apikeys::Error::from)? {
         warn_if_past(expires, now, "now");
         edit = edit.expires(expires);
     }

@@ -130,7 +130,7 @@ pub(crate) fn actor() -> String {
 /// that is [`Error::NotFound`].
 pub(crate) async fn describe(keys: &ApiKeys, prefix: &str) -> Result<Described, Failure> {
     match keys.get(prefix).await {
-        Ok(key) => Ok(Described::Key(key)),
+        Ok(key) => Ok(Described::Key(Box::new(key))),
         Err(Error::Store(StoreError::Corrupt { .. })) => Ok(Described::Undecodable),
         Err(e) => Err(e.into()),
     }
@@ -139,7 +139,7 @@ pub(crate) async fn describe(keys: &ApiKeys, prefix: &str) -> Result<Described, 
 /// What [`describe`] found.
 pub(crate) enum Described {
     /// The record.
-    Key(apikeys::ApiKey),
+    Key(Box<apikeys::ApiKey>),
     /// A record the store cannot decode.
     Undecodable,
 }

@@ -248,7 +248,14 @@ fn edit_changes_what_it_names_and_validates() {
     .ok();
     assert!(past.stderr.contains("in the past"), "{}", past.stderr);
     assert_eq!(verify(&store, &key), "expired");
+}
 
+#[test]
+fn edit_refuses_invalid_changes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store_in(&dir);
+    let key = create(&store, &["--name", "again"]);
+    let p = prefix(&key);
     let long_name = "n".repeat(51);
     let long_owner = "o".repeat(101);
     for (args, what) in [
