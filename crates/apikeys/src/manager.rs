@@ -68,7 +68,6 @@ impl std::fmt::Debug for ApiKeys {
             .field("sources", &self.inner.extractor.sources())
             .field("policy", &self.inner.policy.is_some())
             .field("max_concurrent_hash_checks", &self.inner.gate.capacity())
-
             .field("audit_sink", &self.inner.sink)
             .field(
                 "last_used_interval",
