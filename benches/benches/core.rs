@@ -1,6 +1,6 @@
 //! The core's per-request costs: key generation, header extraction, SHA-512
 //! hash-and-compare, `ApiKeys::verify` on a `MemoryStore` (with last-used recording off and
-//! on), and Argon2/scrypt verification
+//! on, also on a `RedbStore`), and Argon2/scrypt verification
 //! at their default parameters; and the floors under them (OS randomness, one SHA-512,
 //! one `HeaderMap` lookup), to tell the core's own cost from what it cannot avoid.
 
@@ -11,6 +11,7 @@ use apikeys::{
     ApiKeys, Argon2Hasher, Hashers, KeyExtractor, KeyFormat, KeyHasher, MemoryStore, NewKey,
     ScryptHasher,
 };
+use apikeys_redb::RedbStore;
 use criterion::Criterion;
 use http::{HeaderMap, HeaderValue};
 use sha2::Digest;
@@ -122,7 +123,52 @@ fn verify_last_used(c: &mut Criterion) {
             });
         });
     }
+    // The same on a RedbStore (its record cache holds every key, as in a server): a grant
+    // still only remembers the use; the batched `touch` runs on the interval task.
+    for on in [false, true] {
+        let path = std::env::temp_dir().join(format!(
+            "apikeys-bench-last-used-{}-{on}.redb",
+            std::process::id()
+        ));
+        let store = RedbStore::open(&path).expect("temporary redb file");
+        let builder = ApiKeys::builder(store);
+        let builder = if on {
+            builder
+        } else {
+            builder.without_last_used()
+        };
+        let (keys, key) = redb_keys(&runtime, builder.build());
+        group.bench_function(if on { "redb_on" } else { "redb_off" }, |b| {
+            b.to_async(&runtime).iter(|| async {
+                keys.verify(black_box(key.expose_secret()))
+                    .await
+                    .expect("valid key")
+            });
+        });
+        drop(keys);
+        let _ = std::fs::remove_file(&path);
+    }
     group.finish();
+}
+
+/// Keys in the redb file besides the one verified: fewer than in the `MemoryStore`,
+/// because each creation is a durable write transaction (an fsync).
+const REDB_KEYS: usize = 500;
+
+/// A manager over a `RedbStore` of `REDB_KEYS + 1` keys, and the key to verify.
+fn redb_keys(runtime: &tokio::runtime::Runtime, keys: ApiKeys) -> (ApiKeys, apikeys::PlaintextKey) {
+    let key = runtime.block_on(async {
+        for i in 0..REDB_KEYS {
+            keys.create(NewKey::named(format!("client-{i}")))
+                .await
+                .expect("create");
+        }
+        keys.create(NewKey::named("bench").scope("read"))
+            .await
+            .expect("create")
+            .key
+    });
+    (keys, key)
 }
 
 fn slow_hashers(c: &mut Criterion) {

@@ -48,6 +48,11 @@ impl Uses {
         !self.started.load(Ordering::Relaxed) && !self.started.swap(true, Ordering::AcqRel)
     }
 
+    /// The interval task could not be started (no runtime): the next use tries again.
+    pub(crate) fn start_later(&self) {
+        self.started.store(false, Ordering::Release);
+    }
+
     /// Takes every pending use, as a batch for `touch` (stored precision).
     pub(crate) fn take(&self) -> Vec<(String, OffsetDateTime)> {
         let pending =

@@ -330,6 +330,43 @@ async fn last_used_is_flushed_on_the_interval() {
     panic!("the interval task did not flush");
 }
 
+/// Polls a future that never waits (a `MemoryStore` and SHA-512 never do) with no runtime.
+fn without_runtime<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn a_grant_outside_a_runtime_leaves_the_interval_task_to_a_later_one() {
+    let store = Arc::new(MemoryStore::new());
+    let keys = ApiKeys::builder_shared(store.clone())
+        .last_used_interval(std::time::Duration::from_millis(50))
+        .build();
+    let a = without_runtime(keys.create(NewKey::named("a"))).unwrap();
+    without_runtime(keys.verify(a.key.expose_secret())).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        keys.verify(a.key.expose_secret()).await.unwrap();
+        for _ in 0..100 {
+            let stored = store.get(a.key.prefix()).await.unwrap().unwrap();
+            if stored.last_used.is_some() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no interval task after a first grant outside a runtime");
+    });
+}
+
 #[tokio::test]
 async fn read_only_and_untracked_managers_write_nothing_on_verify() {
     let store = Arc::new(MemoryStore::new());

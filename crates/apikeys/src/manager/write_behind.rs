@@ -52,13 +52,17 @@ impl Inner {
 /// Flushes every interval while a manager clone lives. Holds the manager weakly, so that
 /// dropping the last clone ends it.
 fn spawn_interval_task(inner: &Arc<Inner>) {
+    let Some(uses) = &inner.uses else {
+        return;
+    };
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        tracing::debug!("no Tokio runtime: last-used times are written on flush() only");
+        // A grant outside a runtime (a sync warm-up, another executor) must not keep the
+        // task from starting on a later grant inside one.
+        uses.start_later();
+        tracing::debug!("no Tokio runtime: last-used times wait for a grant inside one");
         return;
     };
-    let Some(interval) = inner.uses.as_ref().map(|u| u.interval) else {
-        return;
-    };
+    let interval = uses.interval;
     let weak: Weak<Inner> = Arc::downgrade(inner);
     runtime.spawn(async move {
         let mut ticks = tokio::time::interval(interval);
