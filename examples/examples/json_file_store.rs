@@ -3,16 +3,44 @@
 //!
 //! It passes the same conformance suite as the stores apikeys ships (see the tests below):
 //! that suite is how you know a store of your own keeps the contract — duplicate prefixes
-//! refused, revocation irreversible, listings newest first in pages, concurrent writers.
+//! refused, revocation irreversible, every write changing only its own fields atomically,
+//! rolls with one winner, an audit trail, listings newest first in pages, concurrent writers.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use apikeys::{ApiKey, ApiKeys, KeyStore, ListQuery, NewKey, Page, StoreError, async_trait};
+use apikeys::time::OffsetDateTime;
+use apikeys::{
+    ApiKey, ApiKeys, AuditEvent, Change, KeyFields, KeyStore, ListQuery, Modified, NewKey, Page,
+    Roll, Rolled, StoreError, async_trait,
+};
+use serde::{Deserialize, Serialize};
 
 type Records = HashMap<String, Arc<ApiKey>>;
+
+/// The keys and the append-only audit trail.
+#[derive(Debug, Clone, Default)]
+struct Contents {
+    keys: Records,
+    events: Vec<AuditEvent>,
+}
+
+/// The file's layout, written…
+#[derive(Serialize)]
+struct FileOut<'a> {
+    keys: Vec<&'a ApiKey>,
+    events: &'a [AuditEvent],
+}
+
+/// …and read.
+#[derive(Deserialize)]
+struct FileIn {
+    keys: Vec<ApiKey>,
+    #[serde(default)]
+    events: Vec<AuditEvent>,
+}
 
 /// Keys in a JSON file. Reads come from memory; each write rewrites the file (a new file
 /// renamed over the old one, so a crash leaves the old or the new version, never half of
@@ -20,7 +48,7 @@ type Records = HashMap<String, Arc<ApiKey>>;
 #[derive(Debug)]
 struct JsonFileStore {
     path: PathBuf,
-    records: RwLock<Records>,
+    contents: RwLock<Contents>,
     /// One writer at a time, so that files are saved in the order the writes happened.
     writer: tokio::sync::Mutex<()>,
 }
@@ -29,44 +57,67 @@ impl JsonFileStore {
     /// Opens `path`, or starts empty if there is no file yet.
     fn open(path: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let path = path.into();
-        let records = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice::<Vec<ApiKey>>(&bytes)
-                .map_err(|e| StoreError::backend(format!("{}: {e}", path.display())))?
-                .into_iter()
-                .map(|key| (key.prefix.clone(), Arc::new(key)))
-                .collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Records::new(),
+        let contents = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let file = serde_json::from_slice::<FileIn>(&bytes)
+                    .map_err(|e| StoreError::backend(format!("{}: {e}", path.display())))?;
+                Contents {
+                    keys: file
+                        .keys
+                        .into_iter()
+                        .map(|key| (key.prefix.clone(), Arc::new(key)))
+                        .collect(),
+                    events: file.events,
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Contents::default(),
             Err(e) => return Err(StoreError::backend(e)),
         };
         Ok(Self {
             path,
-            records: RwLock::new(records),
+            contents: RwLock::new(contents),
             writer: tokio::sync::Mutex::new(()),
         })
     }
 
-    /// Applies `change` to a copy of the records, saves the copy, then makes it current.
+    /// Applies `change` to a copy of the contents, saves the copy, then makes it current.
+    /// `change` returns `None` when it changed nothing: then nothing is saved. The writer
+    /// lock makes read-change-save one atomic step, so every write applies to the records
+    /// as they are, never to a stale copy.
     async fn write<T>(
         &self,
-        change: impl FnOnce(&mut Records) -> Result<T, StoreError>,
+        change: impl FnOnce(&mut Contents) -> Result<(T, bool), StoreError>,
     ) -> Result<T, StoreError> {
         let _writer = self.writer.lock().await;
         let mut next = self
-            .records
+            .contents
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let result = change(&mut next)?;
-        let all: Vec<&ApiKey> = next.values().map(AsRef::as_ref).collect();
-        let json = serde_json::to_vec_pretty(&all).map_err(StoreError::backend)?;
+        let (result, changed) = change(&mut next)?;
+        if !changed {
+            return Ok(result);
+        }
+        let file = FileOut {
+            keys: next.keys.values().map(AsRef::as_ref).collect(),
+            events: &next.events,
+        };
+        let json = serde_json::to_vec_pretty(&file).map_err(StoreError::backend)?;
         let path = self.path.clone();
         // File I/O (with fsync) off the async worker threads.
         tokio::task::spawn_blocking(move || save(&path, &json))
             .await
             .map_err(StoreError::backend)?
             .map_err(StoreError::backend)?;
-        *self.records.write().unwrap_or_else(PoisonError::into_inner) = next;
+        *self
+            .contents
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = next;
         Ok(result)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Contents> {
+        self.contents.read().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -78,50 +129,40 @@ fn save(path: &Path, json: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&temporary, path)
 }
 
+fn not_found(prefix: &str) -> StoreError {
+    StoreError::NotFound {
+        prefix: prefix.to_owned(),
+    }
+}
+
 #[async_trait]
 impl KeyStore for JsonFileStore {
-    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.write(|records| {
-            if records.contains_key(&key.prefix) {
+    async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
+        self.write(|contents| {
+            if contents.keys.contains_key(&key.prefix) {
                 return Err(StoreError::AlreadyExists {
                     prefix: key.prefix.clone(),
                 });
             }
-            records.insert(key.prefix.clone(), Arc::new(key.clone()));
-            Ok(())
+            contents
+                .keys
+                .insert(key.prefix.clone(), Arc::new(key.clone()));
+            contents.events.push(event.clone());
+            Ok(((), true))
         })
         .await
     }
 
     async fn get(&self, prefix: &str) -> Result<Option<Arc<ApiKey>>, StoreError> {
-        let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
-        Ok(records.get(prefix).cloned())
-    }
-
-    async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.write(|records| {
-            let slot = records
-                .get_mut(&key.prefix)
-                .ok_or_else(|| StoreError::NotFound {
-                    prefix: key.prefix.clone(),
-                })?;
-            let mut updated = key.clone();
-            // Revocation is one-way, whatever the caller sends.
-            updated.revoked |= slot.revoked;
-            *slot = Arc::new(updated);
-            Ok(())
-        })
-        .await
+        Ok(self.read().keys.get(prefix).cloned())
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        let folded = query.search_folded();
         let mut matching: Vec<ApiKey> = self
-            .records
             .read()
-            .unwrap_or_else(PoisonError::into_inner)
+            .keys
             .values()
-            .filter(|key| query.matches(folded.as_deref(), key))
+            .filter(|key| query.matches(&KeyFields::from(&***key)))
             .map(|key| (**key).clone())
             .collect();
         matching.sort_unstable_by(|a, b| (b.created, &b.prefix).cmp(&(a.created, &a.prefix)));
@@ -130,9 +171,97 @@ impl KeyStore for JsonFileStore {
         Ok(Page::from_overfetch(matching, limit))
     }
 
-    async fn delete(&self, prefix: &str) -> Result<bool, StoreError> {
-        self.write(|records| Ok(records.remove(prefix).is_some()))
-            .await
+    async fn modify(
+        &self,
+        prefix: &str,
+        change: &Change,
+        event: &AuditEvent,
+    ) -> Result<Modified, StoreError> {
+        self.write(|contents| {
+            let slot = contents
+                .keys
+                .get_mut(prefix)
+                .ok_or_else(|| not_found(prefix))?;
+            // The core decides what the change does to the record as stored right now.
+            let mut key = (**slot).clone();
+            let changed = change
+                .apply(&mut key)
+                .map_err(|reason| StoreError::Refused {
+                    prefix: prefix.to_owned(),
+                    reason,
+                })?;
+            if !changed {
+                return Ok((Modified::Unchanged(key), false));
+            }
+            *slot = Arc::new(key.clone());
+            contents.events.push(event.clone());
+            Ok((Modified::Changed(key), true))
+        })
+        .await
+    }
+
+    async fn roll(&self, roll: &Roll, event: &AuditEvent) -> Result<Rolled, StoreError> {
+        self.write(|contents| {
+            let mut old = contents
+                .keys
+                .get(&roll.prefix)
+                .map(|key| (**key).clone())
+                .ok_or_else(|| not_found(&roll.prefix))?;
+            let successor = roll.apply(&mut old).map_err(|reason| StoreError::Refused {
+                prefix: roll.prefix.clone(),
+                reason,
+            })?;
+            if contents.keys.contains_key(&successor.prefix) {
+                return Err(StoreError::AlreadyExists {
+                    prefix: successor.prefix,
+                });
+            }
+            for key in [&old, &successor] {
+                contents
+                    .keys
+                    .insert(key.prefix.clone(), Arc::new(key.clone()));
+            }
+            contents.events.push(event.clone());
+            Ok((Rolled { old, successor }, true))
+        })
+        .await
+    }
+
+    async fn touch(&self, uses: &[(String, OffsetDateTime)]) -> Result<(), StoreError> {
+        self.write(|contents| {
+            let mut changed = false;
+            for (prefix, at) in uses {
+                if let Some(slot) = contents.keys.get_mut(prefix)
+                    && slot.last_used.is_none_or(|last| last < *at)
+                {
+                    Arc::make_mut(slot).last_used = Some(*at);
+                    changed = true;
+                }
+            }
+            Ok(((), changed))
+        })
+        .await
+    }
+
+    async fn delete(&self, prefix: &str, event: &AuditEvent) -> Result<bool, StoreError> {
+        self.write(|contents| {
+            let removed = contents.keys.remove(prefix).is_some();
+            if removed {
+                contents.events.push(event.clone());
+            }
+            Ok((removed, removed))
+        })
+        .await
+    }
+
+    async fn history(&self, prefix: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        Ok(self
+            .read()
+            .events
+            .iter()
+            .filter(|event| event.prefixes().any(|p| p == prefix))
+            .cloned()
+            .collect())
     }
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::format::RandomError;
 use crate::hash::HashError;
+use crate::lifecycle::Refusal;
 use crate::store::StoreError;
 use crate::validation::ValidationError;
 
@@ -21,6 +22,15 @@ pub enum Error {
         /// The prefix asked for.
         prefix: String,
     },
+    /// The key's state refuses the operation (enabling a revoked key, rolling an expired
+    /// one, …).
+    #[error("API key {prefix:?}: {reason}")]
+    Refused {
+        /// The key.
+        prefix: String,
+        /// Why.
+        reason: Refusal,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
@@ -36,10 +46,12 @@ pub enum Error {
 }
 
 impl From<StoreError> for Error {
-    /// A store's "not found" is the manager's: there is one [`Error::NotFound`].
+    /// A store's "not found" and refusals are the manager's: there is one
+    /// [`Error::NotFound`] and one [`Error::Refused`].
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound { prefix } => Self::NotFound { prefix },
+            StoreError::Refused { prefix, reason } => Self::Refused { prefix, reason },
             other => Self::Store(other),
         }
     }

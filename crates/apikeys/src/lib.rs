@@ -1,14 +1,18 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod audit;
 mod error;
 mod extract;
 mod format;
 mod hash;
+mod last_used;
+mod lifecycle;
 mod manager;
 mod memory;
 mod plaintext;
 mod policy;
+mod query;
 mod record;
 mod scopes;
 mod store;
@@ -18,6 +22,7 @@ mod verify;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use crate::audit::{AuditAction, AuditEvent, AuditSink};
 pub use crate::error::{Error, TaskError};
 pub use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
 pub use crate::format::{FormatError, KeyFormat, ParsedKey, RandomError};
@@ -30,16 +35,19 @@ pub use crate::hash::ScryptHasher;
 #[cfg(feature = "sha512")]
 pub use crate::hash::Sha512Hasher;
 pub use crate::hash::{HashCheck, HashError, Hashers, KeyHasher};
-pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation};
+pub use crate::lifecycle::{Change, Edit, Modified, Refusal, Retirement, Roll, Rolled};
+pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation, RolledKey};
 pub use crate::memory::MemoryStore;
 pub use crate::plaintext::PlaintextKey;
 pub use crate::policy::{KeyPolicy, policy_fn};
+pub use crate::query::{Cursor, KeyFields, KeyFilter, ListQuery, Search, StatusFilter};
 pub use crate::record::{ApiKey, Metadata, MetadataError, NewKey};
 pub use crate::scopes::{NoScopes, Scopes};
-pub use crate::store::{Cursor, KeyStore, ListQuery, Page, StatusFilter, StoreError};
+pub use crate::store::{Capabilities, KeyStore, Page, StoreError};
 pub use crate::validation::{
-    Field, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_NAME_CHARS, MAX_SCOPE_CHARS,
-    ValidationError, validate_expiry, validate_metadata, validate_name, validate_scope,
+    Field, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_NAME_CHARS, MAX_OWNER_CHARS,
+    MAX_SCOPE_CHARS, ValidationError, validate_expiry, validate_metadata, validate_name,
+    validate_owner, validate_scope,
 };
 pub use crate::verify::{Denial, DenialResponse, VerifiedKey, VerifyError};
 

@@ -5,14 +5,18 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use crate::audit::{AuditAction, AuditEvent, AuditSink};
 use crate::error::{Error, TaskError};
 use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
 use crate::format::KeyFormat;
 use crate::hash::{HashCheck, Hashers};
+use crate::last_used::{DEFAULT_INTERVAL, Uses};
+use crate::lifecycle::Change;
 use crate::plaintext::PlaintextKey;
 use crate::policy::KeyPolicy;
+use crate::query::ListQuery;
 use crate::record::{ApiKey, NewKey};
-use crate::store::{KeyStore, ListQuery, Page, StoreError};
+use crate::store::{KeyStore, Page, StoreError};
 use crate::validation::to_stored_precision;
 use crate::verify::{Denial, VerifiedKey, VerifyError, log_refusal};
 
@@ -34,6 +38,8 @@ const CREATE_ATTEMPTS: usize = 8;
 #[derive(Clone)]
 pub struct ApiKeys {
     inner: Arc<Inner>,
+    /// Who this handle's changes are attributed to in the audit trail.
+    actor: Option<Arc<str>>,
 }
 
 struct Inner {
@@ -42,6 +48,11 @@ struct Inner {
     format: KeyFormat,
     extractor: KeyExtractor,
     policy: Option<Arc<dyn KeyPolicy>>,
+    sink: Option<Arc<dyn AuditSink>>,
+    /// Last-used times waiting to be written; `None` when not recorded.
+    uses: Option<Uses>,
+    /// Verification never writes (no hash upgrades, no last-used times).
+    read_only: bool,
 }
 
 impl std::fmt::Debug for ApiKeys {
@@ -52,6 +63,13 @@ impl std::fmt::Debug for ApiKeys {
             .field("hashers", &self.inner.hashers)
             .field("sources", &self.inner.extractor.sources())
             .field("policy", &self.inner.policy.is_some())
+            .field("audit_sink", &self.inner.sink)
+            .field(
+                "last_used_interval",
+                &self.inner.uses.as_ref().map(|u| u.interval),
+            )
+            .field("read_only", &self.inner.read_only)
+            .field("actor", &self.actor)
             .finish_non_exhaustive()
     }
 }
@@ -64,6 +82,9 @@ pub struct ApiKeysBuilder {
     format: KeyFormat,
     extractor: KeyExtractor,
     policy: Option<Arc<dyn KeyPolicy>>,
+    sink: Option<Arc<dyn AuditSink>>,
+    last_used: Option<std::time::Duration>,
+    read_only: bool,
 }
 
 impl ApiKeysBuilder {
@@ -91,8 +112,40 @@ impl ApiKeysBuilder {
         self
     }
 
+    /// Also sends every audit event to `sink` (the store's durable history, when it keeps
+    /// one, and a tracing line get them regardless).
+    pub fn audit_sink(mut self, sink: impl AuditSink) -> Self {
+        self.sink = Some(Arc::new(sink));
+        self
+    }
+
+    /// Writes last-used times at most once per key per `interval` (default 60 s), in one
+    /// batch per flush. See [`ApiKeys::flush`].
+    pub fn last_used_interval(mut self, interval: std::time::Duration) -> Self {
+        self.last_used = Some(interval);
+        self
+    }
+
+    /// Records no last-used times.
+    pub fn without_last_used(mut self) -> Self {
+        self.last_used = None;
+        self
+    }
+
+    /// Verification writes nothing: no hash upgrades, no last-used times. For read-only
+    /// tools such as `apikeys verify`. Management calls (create, revoke, …) still write.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self.last_used = None;
+        self
+    }
+
     /// The configured manager.
     pub fn build(self) -> ApiKeys {
+        let uses = self
+            .last_used
+            .filter(|_| self.store.capabilities().last_used)
+            .map(Uses::new);
         ApiKeys {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -100,7 +153,11 @@ impl ApiKeysBuilder {
                 format: self.format,
                 extractor: self.extractor,
                 policy: self.policy,
+                sink: self.sink,
+                uses,
+                read_only: self.read_only,
             }),
+            actor: None,
         }
     }
 }
@@ -114,13 +171,26 @@ pub struct CreatedKey {
     pub key: PlaintextKey,
 }
 
+/// A rolled key: the old record, retired and linked, and its successor, whose plaintext
+/// key exists only here.
+#[derive(Debug)]
+pub struct RolledKey {
+    /// The old key as stored now (its expiry shortened to the grace period, or revoked).
+    pub old: ApiKey,
+    /// The successor: record and plaintext key, to hand to the client once.
+    pub successor: CreatedKey,
+}
+
 /// What [`ApiKeys::revoke`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Revocation {
     /// The key is now revoked.
     Revoked(ApiKey),
     /// It was revoked already; nothing changed.
     AlreadyRevoked(ApiKey),
+    /// The key's record cannot be decoded by the store; it is revoked nonetheless.
+    RevokedUndecodable,
 }
 
 impl ApiKeys {
@@ -142,6 +212,9 @@ impl ApiKeys {
             format: KeyFormat::default(),
             extractor: KeyExtractor::default(),
             policy: None,
+            sink: None,
+            last_used: Some(DEFAULT_INTERVAL),
+            read_only: false,
         }
     }
 
@@ -170,17 +243,21 @@ impl ApiKeys {
             let key = self.inner.format.generate()?;
             let hashed_key = self.hash_new(&key).await?;
             let record = ApiKey {
-                prefix: key.prefix().to_owned(),
-                hashed_key,
-                name: new.name.clone(),
-                created,
                 expires,
-                revoked: false,
                 scopes: new.scopes.clone(),
                 metadata: new.metadata.clone(),
+                owner: new.owner.clone(),
+                ..ApiKey::new(key.prefix(), hashed_key, new.name.clone(), created)
             };
-            match self.inner.store.insert(&record).await {
-                Ok(()) => return Ok(CreatedKey { record, key }),
+            let event = AuditEvent {
+                at: created,
+                ..self.event(key.prefix(), AuditAction::Created)
+            };
+            match self.inner.store.insert(&record, &event).await {
+                Ok(()) => {
+                    self.announce(&event).await;
+                    return Ok(CreatedKey { record, key });
+                }
                 Err(StoreError::AlreadyExists { prefix }) => {
                     tracing::debug!(prefix, "generated prefix already taken; drawing another");
                     last_prefix = prefix;
@@ -276,30 +353,6 @@ impl ApiKeys {
         Ok(self.inner.store.list(query).await?)
     }
 
-    /// Revokes a key, for good. Revoking a revoked key changes nothing and succeeds.
-    pub async fn revoke(&self, prefix: &str) -> Result<Revocation, Error> {
-        let mut record = self.get(prefix).await?;
-        if record.revoked {
-            return Ok(Revocation::AlreadyRevoked(record));
-        }
-        record.revoked = true;
-        self.inner.store.update(&record).await?;
-        tracing::info!(prefix, "API key revoked");
-        Ok(Revocation::Revoked(record))
-    }
-
-    /// Deletes a key's record; [`Error::NotFound`] when there was none. Prefer revoking: a
-    /// deleted key leaves no trace for audits.
-    pub async fn delete(&self, prefix: &str) -> Result<(), Error> {
-        if self.inner.store.delete(prefix).await? {
-            Ok(())
-        } else {
-            Err(Error::NotFound {
-                prefix: prefix.to_owned(),
-            })
-        }
-    }
-
     async fn check<S: AsRef<str>>(
         &self,
         key: &str,
@@ -320,10 +373,13 @@ impl ApiKeys {
         if record.revoked {
             return Err(Denial::Revoked.into());
         }
+        if record.disabled {
+            return Err(Denial::Disabled.into());
+        }
         if record.expires.is_some() && record.is_expired_at(OffsetDateTime::now_utc()) {
             return Err(Denial::Expired.into());
         }
-        if check.needs_upgrade {
+        if check.needs_upgrade && !self.inner.read_only {
             self.upgrade_hash(key, &record).await;
         }
         if let Some(policy) = &self.inner.policy
@@ -334,6 +390,7 @@ impl ApiKeys {
         if !record.has_scopes(scopes) {
             return Err(Denial::InsufficientScope.into());
         }
+        self.note_use(&record.prefix);
         Ok(VerifiedKey::new(record))
     }
 
@@ -379,26 +436,28 @@ impl ApiKeys {
         } else {
             self.inner.hashers.hash(key.as_bytes()).map_err(Error::from)
         };
+        // A compare-and-set of the hash alone: whatever else changed during the slow check
+        // (an expiry, a scope removal) stays, and a hash replaced meanwhile is not overwritten.
         let result = match hashed {
-            Ok(hashed_key) => {
-                let upgraded = ApiKey {
-                    hashed_key,
-                    ..record.clone()
+            Ok(new) => {
+                let change = Change::ReplaceHash {
+                    expected: record.hashed_key.clone(),
+                    new,
                 };
-                self.inner
-                    .store
-                    .update(&upgraded)
-                    .await
-                    .map_err(Error::from)
+                let algorithm = self.inner.hashers.preferred().algorithm().to_owned();
+                let event = self.event(&record.prefix, AuditAction::HashUpgraded { algorithm });
+                self.apply(&record.prefix, &change, event).await
             }
             Err(e) => Err(e),
         };
         match result {
-            Ok(()) => tracing::info!(
-                prefix = record.prefix,
-                algorithm = self.inner.hashers.preferred().algorithm(),
-                "API key hash upgraded"
-            ),
+            Ok(_) => {}
+            Err(Error::Refused { .. }) => {
+                tracing::debug!(
+                    prefix = record.prefix,
+                    "hash changed meanwhile; not upgraded"
+                );
+            }
             Err(error) => {
                 tracing::warn!(prefix = record.prefix, %error, "API key hash upgrade failed");
             }
@@ -425,5 +484,9 @@ impl ApiKeys {
     }
 }
 
+mod lifecycle;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lifecycle;
+mod write_behind;

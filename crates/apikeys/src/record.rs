@@ -9,13 +9,17 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::validation::{
-    ValidationError, validate_expiry, validate_metadata, validate_name, validate_scope,
+    ValidationError, validate_expiry, validate_metadata, validate_name, validate_owner,
+    validate_scope,
 };
 
 /// Free-form fields an application attaches to a key (an organisation id, a plan, …).
 pub type Metadata = serde_json::Map<String, serde_json::Value>;
 
 /// An API key as stored: everything but the key itself, of which only a hash is kept.
+///
+/// The lifecycle fields (`owner` to `successor`) default when absent, so records serialized
+/// before they existed still read.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKey {
     /// Unique public identifier: the part of the key before the dot.
@@ -36,6 +40,24 @@ pub struct ApiKey {
     pub scopes: BTreeSet<String>,
     /// The application's own fields (a JSON object).
     pub metadata: Metadata,
+    /// Who the key belongs to (an organisation or customer id, 1 to 100 characters);
+    /// listings filter by it exactly.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Suspended: refused as [`Denial::Disabled`](crate::Denial::Disabled) until enabled
+    /// again. Unlike revocation, reversible.
+    #[serde(default)]
+    pub disabled: bool,
+    /// When the key was last granted, as far as recorded (written behind, at most once per
+    /// key per interval, so it may lag by that interval). Only ever moves forward.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_used: Option<OffsetDateTime>,
+    /// The key this one replaced by a roll.
+    #[serde(default)]
+    pub predecessor: Option<String>,
+    /// The key that replaced this one by a roll. A key is rolled at most once.
+    #[serde(default)]
+    pub successor: Option<String>,
 }
 
 impl fmt::Debug for ApiKey {
@@ -55,19 +77,50 @@ impl fmt::Debug for ApiKey {
             .field("revoked", &self.revoked)
             .field("scopes", &self.scopes)
             .field("metadata", &self.metadata)
+            .field("owner", &self.owner)
+            .field("disabled", &self.disabled)
+            .field("last_used", &self.last_used)
+            .field("predecessor", &self.predecessor)
+            .field("successor", &self.successor)
             .finish()
     }
 }
 
 impl ApiKey {
+    /// An active record without expiry, scopes, metadata or lifecycle fields: the start of
+    /// a record a store decodes or a test builds.
+    pub fn new(
+        prefix: impl Into<String>,
+        hashed_key: impl Into<String>,
+        name: impl Into<String>,
+        created: OffsetDateTime,
+    ) -> Self {
+        Self {
+            prefix: prefix.into(),
+            hashed_key: hashed_key.into(),
+            name: name.into(),
+            created,
+            expires: None,
+            revoked: false,
+            scopes: BTreeSet::new(),
+            metadata: Metadata::new(),
+            owner: None,
+            disabled: false,
+            last_used: None,
+            predecessor: None,
+            successor: None,
+        }
+    }
+
     /// Whether the key's expiry is before `now`.
     pub fn is_expired_at(&self, now: OffsetDateTime) -> bool {
         self.expires.is_some_and(|e| e < now)
     }
 
-    /// Neither revoked nor expired at `now` (the application's policy may still refuse it).
+    /// Neither revoked, disabled nor expired at `now` (the application's policy may still
+    /// refuse it).
     pub fn is_active_at(&self, now: OffsetDateTime) -> bool {
-        !self.revoked && !self.is_expired_at(now)
+        !self.revoked && !self.disabled && !self.is_expired_at(now)
     }
 
     /// Whether the key holds every one of `required`.
@@ -100,6 +153,7 @@ pub struct NewKey {
     pub(crate) expires: Option<OffsetDateTime>,
     pub(crate) scopes: BTreeSet<String>,
     pub(crate) metadata: Metadata,
+    pub(crate) owner: Option<String>,
     /// The first builder call that could not be honoured, reported by `create`.
     pub(crate) invalid: Option<ValidationError>,
 }
@@ -168,6 +222,13 @@ impl NewKey {
         self
     }
 
+    /// The key belongs to `owner` (an organisation or customer id, 1 to 100 characters).
+    #[must_use]
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = Some(owner.into());
+        self
+    }
+
     fn fail(&mut self, error: ValidationError) {
         self.invalid.get_or_insert(error);
     }
@@ -183,6 +244,9 @@ impl NewKey {
             validate_scope(scope)?;
         }
         validate_metadata(&self.metadata)?;
+        if let Some(owner) = &self.owner {
+            validate_owner(owner)?;
+        }
         self.expires = self.expires.map(validate_expiry).transpose()?;
         Ok(self)
     }
@@ -201,14 +265,8 @@ mod tests {
         let new = NewKey::named("x").metadata(Org { organisation: 7 });
         assert!(new.invalid.is_none());
         let record = ApiKey {
-            prefix: "p".into(),
-            hashed_key: "sha512$$00".into(),
-            name: "x".into(),
-            created: OffsetDateTime::UNIX_EPOCH,
-            expires: None,
-            revoked: false,
-            scopes: BTreeSet::new(),
             metadata: new.metadata,
+            ..ApiKey::new("p", "sha512$$00", "x", OffsetDateTime::UNIX_EPOCH)
         };
         assert_eq!(
             record.metadata_as::<Org>().unwrap(),
@@ -231,6 +289,11 @@ mod tests {
         ));
         let bad_scope = NewKey::named("x").scope("a,b");
         assert!(bad_scope.validated().is_err());
+        let bad_owner = NewKey::named("x").owner("o".repeat(101));
+        assert_eq!(
+            bad_owner.validated().unwrap_err().field(),
+            crate::Field::Owner
+        );
         let ok = NewKey::named("x")
             .expires(time::macros::datetime!(2030-01-01 00:00:00.1234567 +01:00))
             .validated()

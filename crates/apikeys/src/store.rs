@@ -6,162 +6,23 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::audit::AuditEvent;
+use crate::lifecycle::{Change, Modified, Refusal, Roll, Rolled};
+use crate::query::{Cursor, ListQuery};
 use crate::record::ApiKey;
-
-/// Which keys a listing returns.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StatusFilter {
-    /// Every key.
-    #[default]
-    All,
-    /// Neither revoked nor expired.
-    Active,
-    /// Revoked keys.
-    Revoked,
-    /// Keys whose expiry has passed (revoked or not).
-    Expired,
-}
-
-/// Where a page ends: the next page starts after this key in newest-first order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    /// Creation time of the last key of the page.
-    pub created: OffsetDateTime,
-    /// Prefix of the last key of the page (orders keys created at the same instant).
-    pub prefix: String,
-}
-
-impl Cursor {
-    /// The cursor pointing just after `key`.
-    pub fn after(key: &ApiKey) -> Self {
-        Self {
-            created: key.created,
-            prefix: key.prefix.clone(),
-        }
-    }
-
-    /// Whether `key` comes after the cursor in newest-first order.
-    pub fn admits(&self, key: &ApiKey) -> bool {
-        (key.created, key.prefix.as_str()) < (self.created, self.prefix.as_str())
-    }
-}
-
-/// A listing request: search, filter, page size and position.
-#[derive(Debug, Clone)]
-pub struct ListQuery {
-    /// Keeps keys whose prefix starts with this text or whose name contains it, ignoring case.
-    pub search: Option<String>,
-    /// Which keys by status.
-    pub status: StatusFilter,
-    /// Page size, at most [`ListQuery::MAX_LIMIT`].
-    pub limit: usize,
-    /// Start after this position (from the previous page's `next`).
-    pub after: Option<Cursor>,
-    /// The instant that decides what "expired" means for this listing.
-    pub now: OffsetDateTime,
-}
-
-impl Default for ListQuery {
-    fn default() -> Self {
-        Self {
-            search: None,
-            status: StatusFilter::All,
-            limit: Self::DEFAULT_LIMIT,
-            after: None,
-            now: OffsetDateTime::now_utc(),
-        }
-    }
-}
-
-impl ListQuery {
-    /// Page size when none is given.
-    pub const DEFAULT_LIMIT: usize = 100;
-    /// Largest page a store returns.
-    pub const MAX_LIMIT: usize = 1000;
-
-    /// Every key, newest first, in pages of [`ListQuery::DEFAULT_LIMIT`].
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Only keys matching `text` (see [`ListQuery::search`]).
-    #[must_use]
-    pub fn search(mut self, text: impl Into<String>) -> Self {
-        self.search = Some(text.into());
-        self
-    }
-
-    /// Only keys of this status.
-    #[must_use]
-    pub fn status(mut self, status: StatusFilter) -> Self {
-        self.status = status;
-        self
-    }
-
-    /// Pages of `limit` keys (clamped to 1..=[`ListQuery::MAX_LIMIT`]).
-    #[must_use]
-    pub fn limit(mut self, limit: usize) -> Self {
-        self.limit = limit;
-        self
-    }
-
-    /// Continue after a previous page.
-    #[must_use]
-    pub fn after(mut self, cursor: Cursor) -> Self {
-        self.after = Some(cursor);
-        self
-    }
-
-    /// The page size a store should use.
-    pub fn effective_limit(&self) -> usize {
-        self.limit.clamp(1, Self::MAX_LIMIT)
-    }
-
-    /// The search text lower-cased once, for [`ListQuery::matches_search`].
-    pub fn search_folded(&self) -> Option<String> {
-        self.search
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(str::to_lowercase)
-    }
-
-    /// Whether `key` passes the search, given [`ListQuery::search_folded`].
-    pub fn matches_search(&self, folded: Option<&str>, key: &ApiKey) -> bool {
-        match (self.search.as_deref(), folded) {
-            (Some(raw), Some(folded)) => {
-                key.prefix.starts_with(raw) || key.name.to_lowercase().contains(folded)
-            }
-            _ => true,
-        }
-    }
-
-    /// Whether `key` passes the status filter.
-    pub fn matches_status(&self, key: &ApiKey) -> bool {
-        match self.status {
-            StatusFilter::All => true,
-            StatusFilter::Active => key.is_active_at(self.now),
-            StatusFilter::Revoked => key.revoked,
-            StatusFilter::Expired => key.is_expired_at(self.now),
-        }
-    }
-
-    /// Whether `key` belongs in the listing: after the cursor, matching search and status.
-    /// Stores that filter in memory use this; others must give the same answers.
-    pub fn matches(&self, folded: Option<&str>, key: &ApiKey) -> bool {
-        self.after.as_ref().is_none_or(|c| c.admits(key))
-            && self.matches_status(key)
-            && self.matches_search(folded, key)
-    }
-}
 
 /// One page of a listing, newest first.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Page {
     /// The keys of this page.
     pub keys: Vec<ApiKey>,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<Cursor>,
+    /// Prefixes of matching records the store could not decode, left out of `keys` (so
+    /// that one damaged record does not take the listing down). They can still be revoked
+    /// and deleted; how many there are is `undecodable.len()`.
+    pub undecodable: Vec<String>,
 }
 
 impl Page {
@@ -174,7 +35,63 @@ impl Page {
         } else {
             None
         };
-        Self { keys, next }
+        Self {
+            keys,
+            next,
+            undecodable: Vec::new(),
+        }
+    }
+
+    /// The same page, reporting these undecodable records.
+    #[must_use]
+    pub fn with_undecodable(mut self, prefixes: Vec<String>) -> Self {
+        self.undecodable = prefixes;
+        self
+    }
+}
+
+/// What a store can hold. The conformance suite reads it to skip what a store cannot do,
+/// and writes that need a missing capability fail with [`StoreError::Unsupported`] naming
+/// the field. Build one with struct update syntax from [`Capabilities::ALL`], so that a
+/// capability added later defaults to "supported".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent yes/no flags are the point"
+)]
+pub struct Capabilities {
+    /// Scopes.
+    pub scopes: bool,
+    /// Metadata.
+    pub metadata: bool,
+    /// Owners (and the owner filter of listings).
+    pub owner: bool,
+    /// `disabled`.
+    pub disabled: bool,
+    /// Rotation links (and so [`KeyStore::roll`]).
+    pub rotation: bool,
+    /// `last_used` ([`KeyStore::touch`] is a no-op without it).
+    pub last_used: bool,
+    /// A durable audit trail ([`KeyStore::history`]).
+    pub audit: bool,
+}
+
+impl Capabilities {
+    /// Everything.
+    pub const ALL: Self = Self {
+        scopes: true,
+        metadata: true,
+        owner: true,
+        disabled: true,
+        rotation: true,
+        last_used: true,
+        audit: true,
+    };
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Self::ALL
     }
 }
 
@@ -202,9 +119,19 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The store cannot hold what was asked (e.g. scopes in a table without a column for them).
+    /// The store cannot hold what was asked (e.g. scopes in a table without a column for
+    /// them); the message names the field.
     #[error("not supported by this store: {0}")]
     Unsupported(String),
+    /// The write is refused by the key's state (revoked, expired, already rolled, its hash
+    /// changed meanwhile); nothing was written.
+    #[error("API key {prefix:?} refused the change: {reason}")]
+    Refused {
+        /// The key.
+        prefix: String,
+        /// Why.
+        reason: Refusal,
+    },
     /// The backend failed (I/O, connection, lock, …).
     #[error("key store failure: {0}")]
     Backend(#[source] Box<dyn StdError + Send + Sync>),
@@ -220,46 +147,111 @@ impl StoreError {
 /// Where key records live. Dyn-compatible: `ApiKeys` holds an `Arc<dyn KeyStore>`.
 ///
 /// Contract (checked by [`testing::store`](crate::testing)):
+/// - **Every write says what it changes.** No method writes a whole record read earlier:
+///   [`insert`](Self::insert) adds a new one, [`modify`](Self::modify) applies one
+///   [`Change`] and [`roll`](Self::roll) one [`Roll`] to the record *as stored at that
+///   moment* (one transaction, one statement, or one lock: the core's [`Change::apply`] and
+///   [`Roll::apply`] give the answer), and [`touch`](Self::touch) moves `last_used` only.
+///   So an edit racing a revocation stays revoked, and a hash upgrade racing an edit keeps
+///   the edit.
+/// - `revoked` never goes back to `false`, by any method.
+/// - **Audit events are written with their change**, in the same transaction, and only when
+///   something changed ([`Modified::Unchanged`], a refusal or an error write nothing). The
+///   history is append-only; [`history`](Self::history) returns it oldest first, holding
+///   every event whose [`AuditEvent::prefixes`] names the key (a roll is in both keys'
+///   history). Deleting a key keeps its history.
 /// - `insert` fails with [`StoreError::AlreadyExists`] when the prefix is taken, leaving
-///   the existing record untouched;
-/// - `update` replaces the record with the same prefix ([`StoreError::NotFound`] if none),
-///   except that a revoked record stays revoked whatever `revoked` says;
+///   the existing record untouched.
 /// - `list` orders by `created` then `prefix`, both descending, and filters exactly as
-///   [`ListQuery::matches`] does;
-/// - every write is durable when the call returns.
+///   [`ListQuery::matches`] does.
+/// - **A record the store cannot decode** does not fail a listing: it is left out and
+///   reported in [`Page::undecodable`]. [`Change::Revoke`] and [`delete`](Self::delete)
+///   still work on it (revoking makes sure it is never granted); other writes report
+///   [`StoreError::Corrupt`].
+/// - What the store cannot hold it declares in [`capabilities`](Self::capabilities), and
+///   refuses writes needing it with [`StoreError::Unsupported`] naming the field; reads
+///   still work and show such fields empty.
+/// - Every write is durable when the call returns.
 #[async_trait]
 pub trait KeyStore: Send + Sync + std::fmt::Debug {
-    /// Adds a new record.
-    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// What this store can hold. Default: everything.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    /// Adds a new record, and `event` (its creation) to the history.
+    async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError>;
 
     /// The record with this prefix. Shared, so that caching stores need not copy it.
     async fn get(&self, prefix: &str) -> Result<Option<Arc<ApiKey>>, StoreError>;
 
-    /// Replaces a record (revocation is sticky).
-    async fn update(&self, key: &ApiKey) -> Result<(), StoreError>;
-
     /// One page of records, newest first.
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
 
-    /// Removes a record; `false` when there was none.
-    async fn delete(&self, prefix: &str) -> Result<bool, StoreError>;
+    /// Applies `change` atomically to the record as stored, and writes `event` with it when
+    /// it changed something. [`StoreError::NotFound`] when there is no such key,
+    /// [`StoreError::Refused`] when [`Change::apply`] refuses.
+    async fn modify(
+        &self,
+        prefix: &str,
+        change: &Change,
+        event: &AuditEvent,
+    ) -> Result<Modified, StoreError>;
+
+    /// Rolls `roll.prefix` to a successor atomically: the successor is inserted and both
+    /// records are linked in one step, with `event`, or nothing happens.
+    /// [`StoreError::Refused`] when [`Roll::apply`] refuses (revoked, expired, already
+    /// rolled: so of concurrent rolls of one key exactly one wins),
+    /// [`StoreError::AlreadyExists`] when the successor's prefix is taken.
+    async fn roll(&self, roll: &Roll, event: &AuditEvent) -> Result<Rolled, StoreError>;
+
+    /// Records uses: for each `(prefix, at)`, `last_used` becomes `at` if that is later
+    /// than the stored value. Nothing else changes; unknown prefixes are ignored (never
+    /// created), revoked keys stay revoked. Not audited. A no-op without
+    /// [`Capabilities::last_used`].
+    async fn touch(&self, uses: &[(String, OffsetDateTime)]) -> Result<(), StoreError>;
+
+    /// Removes a record, even one it cannot decode, writing `event` when there was one;
+    /// `false` when there was none.
+    async fn delete(&self, prefix: &str, event: &AuditEvent) -> Result<bool, StoreError>;
+
+    /// The key's audit events, oldest first (also after the key was deleted).
+    /// [`StoreError::Unsupported`] without [`Capabilities::audit`].
+    async fn history(&self, prefix: &str) -> Result<Vec<AuditEvent>, StoreError>;
 }
 
 #[async_trait]
 impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
-    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
-        (**self).insert(key).await
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+    async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
+        (**self).insert(key, event).await
     }
     async fn get(&self, prefix: &str) -> Result<Option<Arc<ApiKey>>, StoreError> {
         (**self).get(prefix).await
     }
-    async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
-        (**self).update(key).await
-    }
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         (**self).list(query).await
     }
-    async fn delete(&self, prefix: &str) -> Result<bool, StoreError> {
-        (**self).delete(prefix).await
+    async fn modify(
+        &self,
+        prefix: &str,
+        change: &Change,
+        event: &AuditEvent,
+    ) -> Result<Modified, StoreError> {
+        (**self).modify(prefix, change, event).await
+    }
+    async fn roll(&self, roll: &Roll, event: &AuditEvent) -> Result<Rolled, StoreError> {
+        (**self).roll(roll, event).await
+    }
+    async fn touch(&self, uses: &[(String, OffsetDateTime)]) -> Result<(), StoreError> {
+        (**self).touch(uses).await
+    }
+    async fn delete(&self, prefix: &str, event: &AuditEvent) -> Result<bool, StoreError> {
+        (**self).delete(prefix, event).await
+    }
+    async fn history(&self, prefix: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        (**self).history(prefix).await
     }
 }

@@ -11,6 +11,8 @@ use crate::record::Metadata;
 pub const MAX_NAME_CHARS: usize = 50;
 /// Longest scope, in characters.
 pub const MAX_SCOPE_CHARS: usize = 100;
+/// Longest owner id, in characters.
+pub const MAX_OWNER_CHARS: usize = 100;
 /// Deepest nesting of metadata (objects and arrays), counting the top-level object as 1.
 ///
 /// serde_json refuses to read back documents nested ~128 levels deep, so a store could hold
@@ -31,6 +33,8 @@ pub enum Field {
     Metadata,
     /// The expiry.
     Expires,
+    /// The owner (an organisation or customer id).
+    Owner,
 }
 
 impl Field {
@@ -41,6 +45,7 @@ impl Field {
             Self::Scope => "scope",
             Self::Metadata => "metadata",
             Self::Expires => "expires",
+            Self::Owner => "owner",
         }
     }
 }
@@ -143,6 +148,34 @@ pub fn validate_name(name: &str) -> Result<(), ValidationError> {
             what: "control characters",
         })
     } else if name.chars().any(is_bidi_control) {
+        Err(ValidationError::ForbiddenCharacter {
+            field,
+            what: "bidirectional formatting characters",
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks an owner id: 1 to 100 characters, not blank, no control or bidi-override
+/// characters (it is shown to people and matched exactly by listings).
+pub fn validate_owner(owner: &str) -> Result<(), ValidationError> {
+    let field = Field::Owner;
+    let actual = owner.chars().count();
+    if owner.trim().is_empty() {
+        Err(ValidationError::Empty { field })
+    } else if actual > MAX_OWNER_CHARS {
+        Err(ValidationError::TooLong {
+            field,
+            max: MAX_OWNER_CHARS,
+            actual,
+        })
+    } else if owner.chars().any(char::is_control) {
+        Err(ValidationError::ForbiddenCharacter {
+            field,
+            what: "control characters",
+        })
+    } else if owner.chars().any(is_bidi_control) {
         Err(ValidationError::ForbiddenCharacter {
             field,
             what: "bidirectional formatting characters",
@@ -262,6 +295,19 @@ mod tests {
             }
         ));
         assert!(err.to_string().contains("at most 50"), "{err}");
+    }
+
+    #[test]
+    fn owners() {
+        assert!(validate_owner("org_42").is_ok());
+        assert!(validate_owner(&"o".repeat(100)).is_ok());
+        for bad in ["", "  ", "a\nb", "x\u{202E}", &"o".repeat(101)] {
+            assert_eq!(
+                validate_owner(bad).unwrap_err().field(),
+                Field::Owner,
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

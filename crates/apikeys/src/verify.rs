@@ -25,6 +25,8 @@ pub enum Denial {
     InvalidSecret,
     /// The key was revoked.
     Revoked,
+    /// The key is disabled (reversibly suspended).
+    Disabled,
     /// The key's expiry has passed.
     Expired,
     /// The application's policy refused the key.
@@ -42,6 +44,7 @@ impl Denial {
             Self::NotFound => "not_found",
             Self::InvalidSecret => "invalid_secret",
             Self::Revoked => "revoked",
+            Self::Disabled => "disabled",
             Self::Expired => "expired",
             Self::Rejected => "rejected",
             Self::InsufficientScope => "insufficient_scope",

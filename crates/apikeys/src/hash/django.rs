@@ -78,6 +78,10 @@ impl KeyHasher for DjangoHasher {
     fn is_expensive(&self) -> bool {
         true
     }
+
+    fn is_verify_only(&self) -> bool {
+        true
+    }
 }
 
 /// `<iterations>$<salt>$<base64 of the derived key>`

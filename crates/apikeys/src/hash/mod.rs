@@ -93,6 +93,13 @@ pub trait KeyHasher: Send + Sync + 'static {
     /// executor's worker threads.
     fn is_expensive(&self) -> bool;
 
+    /// Whether this hasher only verifies hashes written elsewhere (a legacy format, like
+    /// Django's password hashers): keys it verifies are re-hashed with the preferred
+    /// hasher by default.
+    fn is_verify_only(&self) -> bool {
+        false
+    }
+
     /// Whether a hash this hasher recognizes was made with settings other than its current
     /// ones, and should be replaced on the next successful verification.
     fn is_obsolete(&self, stored: &str) -> bool {
@@ -106,7 +113,9 @@ pub trait KeyHasher: Send + Sync + 'static {
 pub struct HashCheck {
     /// The key matches.
     pub matched: bool,
-    /// The key matched a hash that is not in the preferred form: re-hash and save it.
+    /// The key matched a hash that should be replaced by the preferred hasher's: a
+    /// verify-only (legacy) hash, the preferred hasher's own with obsolete settings, or any
+    /// other hash with [`Hashers::migrate_all`].
     pub needs_upgrade: bool,
 }
 
@@ -115,6 +124,7 @@ pub struct HashCheck {
 pub struct Hashers {
     preferred: Arc<dyn KeyHasher>,
     legacy: Vec<Arc<dyn KeyHasher>>,
+    migrate_all: bool,
 }
 
 impl fmt::Debug for Hashers {
@@ -129,6 +139,7 @@ impl fmt::Debug for Hashers {
                     .map(|h| h.algorithm())
                     .collect::<Vec<_>>(),
             )
+            .field("migrate_all", &self.migrate_all)
             .finish()
     }
 }
@@ -149,6 +160,7 @@ impl Default for Hashers {
         Self {
             preferred,
             legacy: all,
+            migrate_all: false,
         }
     }
 }
@@ -159,11 +171,22 @@ impl Hashers {
         Self {
             preferred: Arc::new(preferred),
             legacy: Vec::new(),
+            migrate_all: false,
         }
     }
 
-    /// Also verifies hashes `hasher` recognizes; keys that match one are upgraded to the
-    /// preferred hasher.
+    /// Also re-hashes keys that match a hash of a hasher that can make new keys (sha512,
+    /// argon2, scrypt) with the preferred one. Off by default, so that a tool built with
+    /// other defaults never silently turns an application's Argon2id keys into SHA-512;
+    /// verify-only (legacy) hashes are upgraded either way.
+    #[must_use]
+    pub fn migrate_all(mut self) -> Self {
+        self.migrate_all = true;
+        self
+    }
+
+    /// Also verifies hashes `hasher` recognizes. Keys that match one are upgraded to the
+    /// preferred hasher if `hasher` is verify-only, or with [`Hashers::migrate_all`].
     #[must_use]
     pub fn with_legacy(mut self, hasher: impl KeyHasher) -> Self {
         self.legacy.push(Arc::new(hasher));
@@ -204,7 +227,12 @@ impl Hashers {
         let matched = hasher.verify(key, stored)?;
         Ok(HashCheck {
             matched,
-            needs_upgrade: matched && (!preferred || hasher.is_obsolete(stored)),
+            needs_upgrade: matched
+                && if preferred {
+                    hasher.is_obsolete(stored)
+                } else {
+                    self.migrate_all || hasher.is_verify_only()
+                },
         })
     }
 

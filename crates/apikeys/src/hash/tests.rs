@@ -340,3 +340,28 @@ fn sha512_compares_every_byte_of_the_digest() {
         );
     }
 }
+
+#[cfg(all(feature = "sha512", feature = "argon2"))]
+#[test]
+fn hashes_that_can_make_keys_are_migrated_only_on_request() {
+    let argon = Argon2Hasher::with_params(1024, 1, 1).unwrap();
+    let stored = argon.hash(b"key").unwrap();
+    let default = Hashers::new(Sha512Hasher).with_legacy(argon.clone());
+    assert_eq!(
+        default.check(b"key", &stored).ok(),
+        Some(HashCheck {
+            matched: true,
+            needs_upgrade: false
+        }),
+        "an Argon2id hash must not become SHA-512 by default"
+    );
+    let migrating = default.migrate_all();
+    assert_eq!(
+        migrating.check(b"key", &stored).ok(),
+        Some(HashCheck {
+            matched: true,
+            needs_upgrade: true
+        })
+    );
+    assert!(!migrating.check(b"nope", &stored).unwrap().needs_upgrade);
+}

@@ -6,7 +6,7 @@ use time::Duration;
 use super::*;
 use crate::memory::MemoryStore;
 use crate::policy::policy_fn;
-use crate::store::StatusFilter;
+use crate::query::StatusFilter;
 use crate::validation::Field;
 
 fn denial(result: Result<VerifiedKey, VerifyError>) -> Denial {
@@ -222,25 +222,43 @@ struct Colliding {
 
 #[async_trait]
 impl KeyStore for Colliding {
-    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
+    async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
         if self.attempts.fetch_add(1, Ordering::SeqCst) < self.collisions {
             return Err(StoreError::AlreadyExists {
                 prefix: key.prefix.clone(),
             });
         }
-        self.inner.insert(key).await
+        self.inner.insert(key, event).await
     }
     async fn get(&self, prefix: &str) -> Result<Option<Arc<ApiKey>>, StoreError> {
         self.inner.get(prefix).await
     }
-    async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.inner.update(key).await
-    }
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         self.inner.list(query).await
     }
-    async fn delete(&self, prefix: &str) -> Result<bool, StoreError> {
-        self.inner.delete(prefix).await
+    async fn modify(
+        &self,
+        prefix: &str,
+        change: &Change,
+        event: &AuditEvent,
+    ) -> Result<crate::Modified, StoreError> {
+        self.inner.modify(prefix, change, event).await
+    }
+    async fn roll(
+        &self,
+        roll: &crate::Roll,
+        event: &AuditEvent,
+    ) -> Result<crate::Rolled, StoreError> {
+        self.inner.roll(roll, event).await
+    }
+    async fn touch(&self, uses: &[(String, OffsetDateTime)]) -> Result<(), StoreError> {
+        self.inner.touch(uses).await
+    }
+    async fn delete(&self, prefix: &str, event: &AuditEvent) -> Result<bool, StoreError> {
+        self.inner.delete(prefix, event).await
+    }
+    async fn history(&self, prefix: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        self.inner.history(prefix).await
     }
 }
 
@@ -300,16 +318,12 @@ async fn revoke_unknown_prefix_and_listing() {
 
 #[cfg(all(feature = "django", feature = "sha512"))]
 fn legacy_record(prefix: &str, name: &str) -> ApiKey {
-    ApiKey {
-        prefix: prefix.to_owned(),
-        hashed_key: String::new(),
-        name: name.to_owned(),
-        created: crate::validation::to_stored_precision(OffsetDateTime::now_utc()),
-        expires: None,
-        revoked: false,
-        scopes: std::collections::BTreeSet::new(),
-        metadata: crate::Metadata::new(),
-    }
+    ApiKey::new(
+        prefix,
+        String::new(),
+        name,
+        crate::validation::to_stored_precision(OffsetDateTime::now_utc()),
+    )
 }
 
 #[cfg(all(feature = "django", feature = "sha512"))]
@@ -335,7 +349,8 @@ async fn legacy_hashes_are_upgraded_on_first_success() {
         let prefix = v.key.split('.').next().unwrap();
         let mut record = legacy_record(prefix, &format!("legacy {i}"));
         record.hashed_key.clone_from(&v.encoded);
-        store.insert(&record).await.unwrap();
+        let created = AuditEvent::new(prefix, AuditAction::Created);
+        store.insert(&record, &created).await.unwrap();
         assert!(keys.verify(&tamper(&v.key)).await.is_err());
         assert_eq!(
             store.get(prefix).await.unwrap().unwrap().hashed_key,
@@ -365,7 +380,11 @@ async fn slow_hashes_run_off_the_async_thread() {
         .build();
     let slow = argon.create(NewKey::named("slow")).await.unwrap();
     let fast_keys = ApiKeys::builder_shared(store)
-        .hashers(Hashers::new(Sha512Hasher).with_legacy(Argon2Hasher::default()))
+        .hashers(
+            Hashers::new(Sha512Hasher)
+                .with_legacy(Argon2Hasher::default())
+                .migrate_all(),
+        )
         .build();
     let fast = fast_keys.create(NewKey::named("fast")).await.unwrap();
     let (slow_done, fast_done) = tokio::join!(
@@ -379,7 +398,7 @@ async fn slow_hashes_run_off_the_async_thread() {
         }
     );
     assert!(fast_done < slow_done);
-    // The argon2 key was upgraded to the preferred sha512 on success.
+    // Asked to migrate, the argon2 key was upgraded to the preferred sha512 on success.
     let record = fast_keys.get(slow.key.prefix()).await.unwrap();
     assert!(record.hashed_key.starts_with("sha512$$"));
 }

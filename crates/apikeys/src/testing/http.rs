@@ -207,7 +207,8 @@ pub async fn malformed_keys(harness: &dyn HttpHarness) {
     }
 }
 
-/// Revoked and expired keys are 401; a key expiring tomorrow works.
+/// Revoked, disabled and expired keys are 401; a key expiring tomorrow works, and again
+/// once enabled.
 pub async fn key_status(harness: &dyn HttpHarness) {
     let keys = ApiKeys::new(MemoryStore::new());
     let f = fixture(keys.clone()).await;
@@ -229,6 +230,18 @@ pub async fn key_status(harness: &dyn HttpHarness) {
         &send(TestRequest::get("/ping").api_key(expired.key.expose_secret())).await,
         DenialResponse::UNAUTHORIZED,
         "expired",
+    );
+    keys.disable(tomorrow.key.prefix()).await.expect("disable");
+    assert_denied(
+        &send(TestRequest::get("/ping").api_key(tomorrow.key.expose_secret())).await,
+        DenialResponse::UNAUTHORIZED,
+        "disabled",
+    );
+    keys.enable(tomorrow.key.prefix()).await.expect("enable");
+    assert_granted(
+        &send(TestRequest::get("/ping").api_key(tomorrow.key.expose_secret())).await,
+        tomorrow.key.prefix(),
+        "enabled again",
     );
     keys.revoke(&f.prefix).await.expect("revoke");
     assert_denied(

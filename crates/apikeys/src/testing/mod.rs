@@ -6,27 +6,34 @@
 pub mod http;
 pub mod store;
 
-use std::collections::BTreeSet;
-
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::audit::{AuditAction, AuditEvent};
+use crate::lifecycle::{Change, Modified, Roll, Rolled};
+use crate::query::ListQuery;
 use crate::record::ApiKey;
-use crate::store::{KeyStore, ListQuery, Page, StoreError};
+use crate::store::{KeyStore, Page, StoreError};
 
 /// A record with the given prefix and name, created now (microsecond precision), active,
 /// without scopes or metadata. Its hash is of nothing: fine for storage tests.
 pub fn record(prefix: &str, name: &str) -> ApiKey {
-    ApiKey {
-        prefix: prefix.to_owned(),
-        hashed_key: format!("sha512$${}", "0".repeat(128)),
-        name: name.to_owned(),
-        created: crate::validation::to_stored_precision(OffsetDateTime::now_utc()),
-        expires: None,
-        revoked: false,
-        scopes: BTreeSet::new(),
-        metadata: crate::Metadata::new(),
-    }
+    ApiKey::new(
+        prefix,
+        format!("sha512$${}", "0".repeat(128)),
+        name,
+        crate::validation::to_stored_precision(OffsetDateTime::now_utc()),
+    )
+}
+
+/// An event for `prefix`, now, by the test suite.
+pub fn event(prefix: &str, action: AuditAction) -> AuditEvent {
+    AuditEvent::new(prefix, action).by(Some("conformance"))
+}
+
+/// The audit event of `key`'s creation, for [`KeyStore::insert`] in tests.
+pub fn created(key: &ApiKey) -> AuditEvent {
+    AuditEvent::new(&key.prefix, AuditAction::Created)
 }
 
 /// A manager over a fresh [`MemoryStore`](crate::MemoryStore) holding one key named
@@ -50,19 +57,28 @@ fn outage() -> StoreError {
 
 #[async_trait]
 impl KeyStore for FailingStore {
-    async fn insert(&self, _: &ApiKey) -> Result<(), StoreError> {
+    async fn insert(&self, _: &ApiKey, _: &AuditEvent) -> Result<(), StoreError> {
         Err(outage())
     }
     async fn get(&self, _: &str) -> Result<Option<std::sync::Arc<ApiKey>>, StoreError> {
         Err(outage())
     }
-    async fn update(&self, _: &ApiKey) -> Result<(), StoreError> {
-        Err(outage())
-    }
     async fn list(&self, _: &ListQuery) -> Result<Page, StoreError> {
         Err(outage())
     }
-    async fn delete(&self, _: &str) -> Result<bool, StoreError> {
+    async fn modify(&self, _: &str, _: &Change, _: &AuditEvent) -> Result<Modified, StoreError> {
+        Err(outage())
+    }
+    async fn roll(&self, _: &Roll, _: &AuditEvent) -> Result<Rolled, StoreError> {
+        Err(outage())
+    }
+    async fn touch(&self, _: &[(String, OffsetDateTime)]) -> Result<(), StoreError> {
+        Err(outage())
+    }
+    async fn delete(&self, _: &str, _: &AuditEvent) -> Result<bool, StoreError> {
+        Err(outage())
+    }
+    async fn history(&self, _: &str) -> Result<Vec<AuditEvent>, StoreError> {
         Err(outage())
     }
 }

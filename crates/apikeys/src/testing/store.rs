@@ -16,12 +16,28 @@ use std::sync::Arc;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use super::record;
+use super::{created, record};
+use crate::lifecycle::{Change, Edit, Modified, Refusal};
 use crate::manager::ApiKeys;
+use crate::query::{ListQuery, StatusFilter};
 use crate::record::ApiKey;
-use crate::store::{KeyStore, ListQuery, StatusFilter, StoreError};
+use crate::store::{KeyStore, StoreError};
 use crate::verify::{Denial, VerifyError};
 use crate::{NewKey, Revocation};
+
+mod lifecycle;
+
+pub use self::lifecycle::{
+    concurrent_rolls_have_one_winner, disable_and_enable, edit_racing_revocation_stays_revoked,
+    events_for_each_change_and_only_then, manager_lifecycle, roll_links_both_keys,
+    touch_moves_forward_only, touch_racing_edit_keeps_both, undecodable_records,
+    unsupported_fields_are_refused, upgrade_racing_edit_keeps_the_edit,
+};
+
+/// Inserts `key` with its creation event.
+async fn insert(store: &dyn KeyStore, key: &ApiKey) -> Result<(), StoreError> {
+    store.insert(key, &created(key)).await
+}
 
 /// Runs every case, each on a fresh, empty store from `fresh`.
 pub async fn run_all<F, Fut, S>(mut fresh: F)
@@ -38,7 +54,7 @@ where
     }
     case!(insert_and_get);
     case!(duplicate_prefix_is_refused);
-    case!(update_replaces_and_requires_existing);
+    case!(edit_changes_only_what_it_names);
     case!(revocation_is_irreversible);
     case!(delete_removes);
     case!(list_newest_first_in_pages);
@@ -47,18 +63,46 @@ where
     case!(unicode_names);
     case!(manager_round_trip);
     case!(concurrent_writers);
+    case!(unsupported_fields_are_refused);
+    case!(touch_moves_forward_only);
+    case!(disable_and_enable);
+    case!(roll_links_both_keys);
+    case!(concurrent_rolls_have_one_winner);
+    case!(edit_racing_revocation_stays_revoked);
+    case!(upgrade_racing_edit_keeps_the_edit);
+    case!(touch_racing_edit_keeps_both);
+    case!(events_for_each_change_and_only_then);
+    case!(manager_lifecycle);
 }
 
-/// Every field survives a round trip; unknown prefixes are `None`.
+/// Every field the store supports survives a round trip; unknown prefixes are `None`.
 pub async fn insert_and_get(store: Arc<dyn KeyStore>) {
+    let caps = store.capabilities();
     let mut key = record("Abc12345", "full record ✓");
     key.expires = Some(key.created + Duration::days(30));
-    key.scopes = ["heroes:read", "heroes:write"].map(String::from).into();
-    key.metadata = json!({"org": 42, "plan": {"tier": "gold", "seats": [1, 2]}, "note": null})
-        .as_object()
-        .cloned()
-        .expect("object");
-    store.insert(&key).await.expect("insert");
+    if caps.scopes {
+        key.scopes = ["heroes:read", "heroes:write"].map(String::from).into();
+    }
+    if caps.metadata {
+        key.metadata = json!({"org": 42, "plan": {"tier": "gold", "seats": [1, 2]}, "note": null})
+            .as_object()
+            .cloned()
+            .expect("object");
+    }
+    if caps.owner {
+        key.owner = Some("org_42 ✓".into());
+    }
+    if caps.disabled {
+        key.disabled = true;
+    }
+    if caps.last_used {
+        key.last_used = Some(key.created + Duration::seconds(5));
+    }
+    if caps.rotation {
+        key.predecessor = Some("Abc00000".into());
+        key.successor = Some("Abc99999".into());
+    }
+    insert(&*store, &key).await.expect("insert");
     let got = store.get("Abc12345").await.expect("get").expect("present");
     assert_eq!(*got, key);
     assert!(store.get("Zzz99999").await.expect("get").is_none());
@@ -75,10 +119,10 @@ pub async fn insert_and_get(store: Arc<dyn KeyStore>) {
 /// A taken prefix gives `AlreadyExists` and leaves the first record untouched.
 pub async fn duplicate_prefix_is_refused(store: Arc<dyn KeyStore>) {
     let first = record("Dup00001", "first");
-    store.insert(&first).await.expect("insert");
+    insert(&*store, &first).await.expect("insert");
     let mut second = record("Dup00001", "second");
     second.hashed_key = format!("sha512$${}", "1".repeat(128));
-    match store.insert(&second).await {
+    match insert(&*store, &second).await {
         Err(StoreError::AlreadyExists { prefix }) => assert_eq!(prefix, "Dup00001"),
         other => panic!("expected AlreadyExists, got {other:?}"),
     }
@@ -88,38 +132,83 @@ pub async fn duplicate_prefix_is_refused(store: Arc<dyn KeyStore>) {
     );
 }
 
-/// `update` replaces every field; a missing prefix is `NotFound`.
-pub async fn update_replaces_and_requires_existing(store: Arc<dyn KeyStore>) {
-    let mut key = record("Upd00001", "before");
-    store.insert(&key).await.expect("insert");
-    key.name = "after".into();
-    key.hashed_key = format!("sha512$${}", "a".repeat(128));
-    key.expires = Some(key.created + Duration::hours(1));
-    key.scopes.insert("s".into());
-    key.metadata.insert("k".into(), json!("v"));
-    store.update(&key).await.expect("update");
+/// An edit changes exactly the fields it sets and returns the record as stored; an edit
+/// setting what is already stored is `Unchanged`; a missing prefix is `NotFound`.
+pub async fn edit_changes_only_what_it_names(store: Arc<dyn KeyStore>) {
+    let caps = store.capabilities();
+    let key = record("Upd00001", "before");
+    insert(&*store, &key).await.expect("insert");
+    let expires = key.created + Duration::hours(1);
+    let mut edit = Edit::new().name("after").expires(expires);
+    if caps.scopes {
+        edit = edit.scopes(["s"]);
+    }
+    if caps.metadata {
+        edit = edit.metadata(json!({"k": "v"}).as_object().cloned().expect("object"));
+    }
+    if caps.owner {
+        edit = edit.owner("org");
+    }
+    let change = Change::Edit(edit.clone());
+    let event = super::event("Upd00001", crate::AuditAction::Updated { changes: edit });
+    let Modified::Changed(after) = store
+        .modify("Upd00001", &change, &event)
+        .await
+        .expect("edit")
+    else {
+        panic!("an edit of every field changed nothing")
+    };
+    let mut expected = key.clone();
+    assert_eq!(change.apply(&mut expected), Ok(true));
+    assert_eq!(after, expected);
     assert_eq!(
         *store.get("Upd00001").await.expect("get").expect("present"),
-        key
+        expected
     );
-    match store.update(&record("Nope0001", "x")).await {
+    assert!(matches!(
+        store.modify("Upd00001", &change, &event).await,
+        Ok(Modified::Unchanged(k)) if k == expected
+    ));
+    let clear = Change::Edit(Edit::new().no_expiry());
+    store
+        .modify("Upd00001", &clear, &event)
+        .await
+        .expect("clear expiry");
+    let got = store.get("Upd00001").await.expect("get").expect("present");
+    assert_eq!((got.expires, got.name.as_str()), (None, "after"));
+    match store.modify("Nope0001", &change, &event).await {
         Err(StoreError::NotFound { prefix }) => assert_eq!(prefix, "Nope0001"),
         other => panic!("expected NotFound, got {other:?}"),
     }
     assert!(store.get("Nope0001").await.expect("get").is_none());
 }
 
-/// No write un-revokes a key.
+/// No write un-revokes a key; enabling a revoked key is refused.
 pub async fn revocation_is_irreversible(store: Arc<dyn KeyStore>) {
     let mut key = record("Rev00001", "revoked");
     key.revoked = true;
-    store.insert(&key).await.expect("insert");
-    key.revoked = false;
-    key.name = "renamed".into();
-    store.update(&key).await.expect("update");
+    insert(&*store, &key).await.expect("insert");
+    let edit = Change::Edit(Edit::new().name("renamed"));
+    let event = super::event("Rev00001", crate::AuditAction::Revoked);
+    store
+        .modify("Rev00001", &edit, &event)
+        .await
+        .expect("edit a revoked key");
     let got = store.get("Rev00001").await.expect("get").expect("present");
-    assert!(got.revoked, "an update un-revoked a key");
+    assert!(got.revoked, "an edit un-revoked a key");
     assert_eq!(got.name, "renamed");
+    let disabling = store.capabilities().disabled;
+    for change in [Change::Enable, Change::Disable] {
+        match store.modify("Rev00001", &change, &event).await {
+            Err(StoreError::Refused { reason, .. }) => assert_eq!(reason, Refusal::Revoked),
+            Err(StoreError::Unsupported(_)) if !disabling => {}
+            other => panic!("{change:?} of a revoked key: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        store.modify("Rev00001", &Change::Revoke, &event).await,
+        Ok(Modified::Unchanged(_))
+    ));
 
     let keys = ApiKeys::builder_shared(Arc::clone(&store)).build();
     let created = keys
@@ -135,9 +224,10 @@ pub async fn revocation_is_irreversible(store: Arc<dyn KeyStore>) {
         keys.revoke(prefix).await,
         Ok(Revocation::AlreadyRevoked(_))
     ));
-    let mut record = (*store.get(prefix).await.expect("get").expect("present")).clone();
-    record.revoked = false;
-    store.update(&record).await.expect("update");
+    store
+        .touch(&[(prefix.to_owned(), time::OffsetDateTime::now_utc())])
+        .await
+        .expect("touch");
     assert!(matches!(
         keys.verify(created.key.expose_secret()).await,
         Err(VerifyError::Denied(Denial::Revoked))
@@ -146,15 +236,19 @@ pub async fn revocation_is_irreversible(store: Arc<dyn KeyStore>) {
 
 /// `delete` removes a record and says whether there was one.
 pub async fn delete_removes(store: Arc<dyn KeyStore>) {
-    store
-        .insert(&record("Del00001", "gone"))
+    insert(&*store, &record("Del00001", "gone"))
         .await
         .expect("insert");
-    assert!(store.delete("Del00001").await.expect("delete"));
+    let event = super::event("Del00001", crate::AuditAction::Deleted);
+    assert!(store.delete("Del00001", &event).await.expect("delete"));
     assert!(store.get("Del00001").await.expect("get").is_none());
-    assert!(!store.delete("Del00001").await.expect("delete again"));
-    store
-        .insert(&record("Del00001", "back"))
+    assert!(
+        !store
+            .delete("Del00001", &event)
+            .await
+            .expect("delete again")
+    );
+    insert(&*store, &record("Del00001", "back"))
         .await
         .expect("insert after delete");
 }
@@ -173,7 +267,7 @@ pub async fn list_newest_first_in_pages(store: Arc<dyn KeyStore>) {
     for i in 0..25i64 {
         // Pairs of keys share a creation instant, to exercise the prefix tie-break.
         let key = at(base, i / 2, &format!("Pg{i:06}"), &format!("key {i}"));
-        store.insert(&key).await.expect("insert");
+        insert(&*store, &key).await.expect("insert");
         expected.push(key);
     }
     expected.sort_by(|a, b| (b.created, &b.prefix).cmp(&(a.created, &a.prefix)));
@@ -219,8 +313,7 @@ pub async fn list_search(store: Arc<dyn KeyStore>) {
     ];
     for (i, (prefix, name)) in names.iter().enumerate() {
         let i = i64::try_from(i).expect("small");
-        store
-            .insert(&at(record("x", "x").created, i, prefix, name))
+        insert(&*store, &at(record("x", "x").created, i, prefix, name))
             .await
             .expect("insert");
     }
@@ -258,44 +351,121 @@ pub async fn list_search(store: Arc<dyn KeyStore>) {
     );
 }
 
-/// Status filters: active, revoked, expired.
+/// Status filters (active, revoked, expired, disabled, expiring within) and the owner
+/// filter, alone and combined.
+#[allow(clippy::too_many_lines, reason = "one table of cases")]
 pub async fn list_filters(store: Arc<dyn KeyStore>) {
+    let caps = store.capabilities();
     let now = record("x", "x").created;
-    let active = record("Flt00001", "active");
-    let revoked = ApiKey {
-        revoked: true,
-        ..record("Flt00002", "revoked")
-    };
-    let expired = ApiKey {
-        expires: Some(now - Duration::hours(1)),
-        ..record("Flt00003", "expired")
-    };
-    let both = ApiKey {
-        revoked: true,
-        expires: Some(now - Duration::hours(1)),
-        ..record("Flt00004", "revoked and expired")
-    };
-    let future = ApiKey {
-        expires: Some(now + Duration::days(1)),
-        ..record("Flt00005", "expires tomorrow")
-    };
-    for key in [&active, &revoked, &expired, &both, &future] {
-        store.insert(key).await.expect("insert");
+    let hour = Duration::hours(1);
+    let mut keys = vec![
+        record("Flt00001", "active"),
+        ApiKey {
+            revoked: true,
+            ..record("Flt00002", "revoked")
+        },
+        ApiKey {
+            expires: Some(now - hour),
+            ..record("Flt00003", "expired")
+        },
+        ApiKey {
+            revoked: true,
+            expires: Some(now - hour),
+            ..record("Flt00004", "revoked and expired")
+        },
+        ApiKey {
+            expires: Some(now + Duration::days(1)),
+            ..record("Flt00005", "expires tomorrow")
+        },
+        ApiKey {
+            expires: Some(now + Duration::days(30)),
+            ..record("Flt00006", "expires next month")
+        },
+        ApiKey {
+            revoked: true,
+            expires: Some(now + hour),
+            ..record("Flt00007", "revoked, expires soon")
+        },
+    ];
+    if caps.disabled {
+        keys.push(ApiKey {
+            disabled: true,
+            ..record("Flt00008", "disabled")
+        });
     }
-    let with = |status| {
+    if caps.owner {
+        keys[0].owner = Some("org_a".into());
+        keys[4].owner = Some("org_a".into());
+        keys[1].owner = Some("org_b".into());
+        keys[5].owner = Some("org_A".into());
+    }
+    for key in &keys {
+        insert(&*store, key).await.expect("insert");
+    }
+    let with = |query: ListQuery| {
         let store = Arc::clone(&store);
         async move {
-            let query = ListQuery::new().status(status);
-            let page = store.list(&query).await.expect("list");
+            let page = store.list(&query.at(now)).await.expect("list");
             let mut prefixes: Vec<String> = page.keys.into_iter().map(|k| k.prefix).collect();
             prefixes.sort();
             prefixes
         }
     };
-    assert_eq!(with(StatusFilter::All).await.len(), 5);
-    assert_eq!(with(StatusFilter::Active).await, ["Flt00001", "Flt00005"]);
-    assert_eq!(with(StatusFilter::Revoked).await, ["Flt00002", "Flt00004"]);
-    assert_eq!(with(StatusFilter::Expired).await, ["Flt00003", "Flt00004"]);
+    let status = |s| with(ListQuery::new().status(s));
+    assert_eq!(status(StatusFilter::All).await.len(), keys.len());
+    assert_eq!(
+        status(StatusFilter::Active).await,
+        ["Flt00001", "Flt00005", "Flt00006"]
+    );
+    assert_eq!(
+        status(StatusFilter::Revoked).await,
+        ["Flt00002", "Flt00004", "Flt00007"]
+    );
+    assert_eq!(
+        status(StatusFilter::Expired).await,
+        ["Flt00003", "Flt00004"]
+    );
+    assert_eq!(
+        status(StatusFilter::ExpiringWithin(Duration::days(7))).await,
+        ["Flt00005"]
+    );
+    assert_eq!(
+        status(StatusFilter::ExpiringWithin(Duration::days(31))).await,
+        ["Flt00005", "Flt00006"]
+    );
+    if caps.disabled {
+        assert_eq!(status(StatusFilter::Disabled).await, ["Flt00008"]);
+    }
+    if caps.owner {
+        let owned = |o: &str| with(ListQuery::new().owner(o));
+        assert_eq!(owned("org_a").await, ["Flt00001", "Flt00005"]);
+        assert_eq!(owned("org_A").await, ["Flt00006"], "owners match exactly");
+        assert!(owned("org").await.is_empty());
+        assert_eq!(
+            with(ListQuery::new().owner("org_a").search("tomorrow")).await,
+            ["Flt00005"]
+        );
+        assert_eq!(
+            with(
+                ListQuery::new()
+                    .owner("org_a")
+                    .status(StatusFilter::ExpiringWithin(Duration::days(2)))
+            )
+            .await,
+            ["Flt00005"]
+        );
+        let page = store
+            .list(&ListQuery::new().owner("org_a").limit(1).at(now))
+            .await
+            .expect("list");
+        let next = page.next.expect("a second page");
+        let rest = store
+            .list(&ListQuery::new().owner("org_a").limit(1).after(next).at(now))
+            .await
+            .expect("list");
+        assert_eq!(page.keys.len() + rest.keys.len(), 2);
+        assert!(rest.next.is_none());
+    }
 }
 
 /// Names of 50 multi-byte characters, emoji and mixed scripts round-trip exactly.
@@ -322,15 +492,22 @@ pub async fn unicode_names(store: Arc<dyn KeyStore>) {
 
 /// Create, verify, expire and revoke through [`ApiKeys`] on this store.
 pub async fn manager_round_trip(store: Arc<dyn KeyStore>) {
+    let caps = store.capabilities();
     let keys = ApiKeys::builder_shared(Arc::clone(&store)).build();
-    let created = keys
-        .create(NewKey::named("round trip").scope("a").meta("org", 7))
-        .await
-        .expect("create");
+    let mut new = NewKey::named("round trip");
+    if caps.scopes {
+        new = new.scope("a");
+    }
+    if caps.metadata {
+        new = new.meta("org", 7);
+    }
+    let created = keys.create(new).await.expect("create");
     let secret = created.key.expose_secret();
     let verified = keys.verify(secret).await.expect("verify");
     assert_eq!(verified.prefix(), created.key.prefix());
-    assert_eq!(verified.metadata()["org"], 7);
+    if caps.metadata {
+        assert_eq!(verified.metadata()["org"], 7);
+    }
     assert_eq!(
         keys.get(created.key.prefix()).await.expect("get"),
         created.record
