@@ -6,6 +6,7 @@ mod error;
 mod extract;
 mod format;
 mod hash;
+mod json;
 mod last_used;
 mod lifecycle;
 mod manager;
@@ -35,6 +36,7 @@ pub use crate::hash::ScryptHasher;
 #[cfg(feature = "sha512")]
 pub use crate::hash::Sha512Hasher;
 pub use crate::hash::{HashCheck, HashError, Hashers, KeyHasher};
+pub use crate::json::{record_json, rfc3339};
 pub use crate::lifecycle::{Change, Edit, Modified, Refusal, Retirement, Roll, Rolled};
 pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation, RolledKey};
 pub use crate::memory::MemoryStore;
