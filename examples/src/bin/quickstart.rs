@@ -1,8 +1,9 @@
 //! Try apikeys in one command: `cargo run -p apikeys-examples --bin quickstart`.
 //!
 //! Opens (or creates) `./apikeys-demo.redb`, creates a key named `quickstart` with scope
-//! `heroes:read`, prints it with ready `curl` lines, and serves the axum example routes on
-//! 127.0.0.1:8000 (`--addr` to change).
+//! `heroes:read` and an admin key, prints them with ready `curl` lines and the admin's URL,
+//! and serves the axum example routes and the admin (`/admin`) on 127.0.0.1:8000 (`--addr`
+//! to change).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -44,6 +45,16 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let admin_key = match keys
+        .create(NewKey::named("quickstart admin").scope(apikeys_admin::DEFAULT_SCOPE))
+        .await
+    {
+        Ok(created) => created,
+        Err(error) => {
+            eprintln!("quickstart: cannot create an admin key: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -62,12 +73,23 @@ async fn main() -> ExitCode {
     println!("  curl -i -H 'Authorization: Api-Key {key}' http://{addr}/ping");
     println!("  curl -i -H 'Authorization: Api-Key {key}' http://{addr}/heroes");
     println!();
-    println!("Manage keys with the apikeys command (stop this server first: a redb file is open");
-    println!("in one process at a time):");
+    println!("Manage keys in a browser while the server runs:");
+    println!("  admin: http://{addr}/admin/");
+    println!("  admin key (paste it on the login page; scope {}):", apikeys_admin::DEFAULT_SCOPE);
+    println!("  {}", admin_key.key.expose_secret());
+    println!("or through the admin's JSON API:");
+    println!(
+        "  curl -i -H 'Authorization: Api-Key {}' http://{addr}/admin/api/keys",
+        admin_key.key.expose_secret()
+    );
+    println!();
+    println!("Or with the apikeys command (stop this server first: a redb file is open in one");
+    println!("process at a time):");
     println!("  cargo run -p apikeys-cli -- --store {STORE} list");
     println!();
     announce(addr);
     drop(created);
+    drop(admin_key);
     let served = axum::serve(listener, axum_app::router(keys))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
