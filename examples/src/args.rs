@@ -3,33 +3,23 @@
 use std::net::SocketAddr;
 
 use apikeys::{ApiKeys, KeySource, NewKey};
-use apikeys_cli::{StoreLocation, StoreOpenError, open_store};
+use apikeys_cli::{StoreArgs, StoreOpenError};
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// `axum-server`, `actix-server` and `warp-server` take the same options.
-#[derive(Debug, clap::Parser)]
+#[derive(Debug, Parser)]
 #[command(
     version,
     about = "An example server protecting GET /ping and GET /heroes with API keys."
 )]
 pub struct ServerArgs {
-    /// The key store: a redb file (created if missing) or a postgres:// URL.
-    #[arg(
-        long,
-        env = "APIKEYS_STORE",
-        hide_env_values = true,
-        value_name = "LOCATION"
-    )]
-    pub store: StoreLocation,
-    /// With a postgres:// store: use djangorestframework-api-key's table
-    /// (rest_framework_api_key_apikey, or --django-table=NAME).
-    #[arg(
-        long,
-        value_name = "TABLE",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = apikeys_postgres::DJANGO_TABLE
-    )]
-    pub django_table: Option<String>,
+    /// `--store` and `--django-table`, as the `apikeys` command takes them.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Create the redb file named by --store if it does not exist (without it, a missing
+    /// file is an error: a mistyped path would otherwise serve from an empty store).
+    #[arg(long)]
+    pub create_store: bool,
     /// Address to listen on (port 0 picks a free one; the chosen address is printed).
     #[arg(long, default_value = "127.0.0.1:8000", value_name = "IP:PORT")]
     pub addr: SocketAddr,
@@ -48,6 +38,29 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
+    /// Parses the command line, exiting with clap's usage error (status 2) when it is wrong
+    /// or names no store.
+    pub fn parse_or_exit() -> Self {
+        Self::parse_with(Self::command())
+    }
+
+    /// [`parse_or_exit`](Self::parse_or_exit) with `command`: [`ServerArgs::command`] as a
+    /// server customised it (its name, description, default address).
+    pub fn parse_with(mut command: clap::Command) -> Self {
+        let matches = command.get_matches_mut();
+        let args = Self::from_arg_matches(&matches)
+            .unwrap_or_else(|error| error.format(&mut command).exit());
+        if args.store.store.is_none() {
+            command
+                .error(
+                    clap::error::ErrorKind::MissingRequiredArgument,
+                    StoreOpenError::NoStore,
+                )
+                .exit();
+        }
+        args
+    }
+
     /// Where requests carry keys: the custom header and/or the Authorization keyword.
     pub fn sources(&self) -> Vec<KeySource> {
         let mut sources = Vec::new();
@@ -93,38 +106,49 @@ pub enum StartError {
     CreateKey(#[from] apikeys::Error),
 }
 
-/// Opens the store (creating a missing redb file), configures the key sources, and makes
-/// and prints the `--create-key` key.
+/// Opens the store (creating a missing redb file only with `--create-store`) and configures
+/// the key sources. The `--create-key` key is made later, by [`create_startup_key`], once
+/// the address is bound: a server that cannot listen leaves no key behind.
 pub async fn prepare(args: &ServerArgs) -> Result<ApiKeys, StartError> {
-    let store = open_store(&args.store, args.django_table.as_deref(), true).await?;
-    let keys = ApiKeys::builder_shared(store)
+    let store = if args.create_store {
+        args.store.open_or_create().await?
+    } else {
+        args.store.open().await?
+    };
+    Ok(ApiKeys::builder_shared(store)
         .sources(args.sources())
-        .build();
+        .build())
+}
+
+/// Makes and prints the `--create-key` key, if one was asked for.
+pub async fn create_startup_key(keys: &ApiKeys, args: &ServerArgs) -> Result<(), StartError> {
     if let Some(name) = &args.create_key {
         let created = keys
             .create(NewKey::named(name.as_str()).scopes(args.scopes.iter().cloned()))
             .await?;
         print_created_key(&created);
     }
-    Ok(keys)
+    Ok(())
 }
 
-/// The start the Tokio-based servers share: [`prepare`], bind `--addr`, announce the bound
-/// address. Failures are printed as one line, `name: error`.
+/// The start the Tokio-based servers share: [`prepare`], bind `--addr`,
+/// [`create_startup_key`], announce the bound address. Failures are printed as one line,
+/// `name: error`.
 pub async fn prepare_and_bind(
     name: &str,
     args: &ServerArgs,
 ) -> Result<(ApiKeys, tokio::net::TcpListener), std::process::ExitCode> {
-    let keys = prepare(args).await.map_err(|error| {
+    let failed = |error: &dyn std::fmt::Display| {
         eprintln!("{name}: {error}");
         std::process::ExitCode::FAILURE
-    })?;
+    };
+    let keys = prepare(args).await.map_err(|error| failed(&error))?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
-        .map_err(|error| {
-            eprintln!("{name}: cannot listen on {}: {error}", args.addr);
-            std::process::ExitCode::FAILURE
-        })?;
+        .map_err(|error| failed(&format_args!("cannot listen on {}: {error}", args.addr)))?;
+    create_startup_key(&keys, args)
+        .await
+        .map_err(|error| failed(&error))?;
     if let Ok(addr) = listener.local_addr() {
         crate::announce(addr);
     }

@@ -12,7 +12,9 @@ pub mod actix_app;
 pub mod axum_app;
 pub mod warp_app;
 
-pub use crate::args::{ServerArgs, StartError, prepare, prepare_and_bind, print_created_key};
+pub use crate::args::{
+    ServerArgs, StartError, create_startup_key, prepare, prepare_and_bind, print_created_key,
+};
 pub use crate::body::{HEROES_SCOPE, heroes_body, ping_body, public_body};
 
 /// Prints where the server listens, the line the tests (and people) wait for.

@@ -17,6 +17,14 @@ const SERVERS: [&str; 3] = [
     env!("CARGO_BIN_EXE_warp-server"),
 ];
 
+/// Every server binary, gRPC included, for what happens before the first request.
+const ALL_SERVERS: [&str; 4] = [
+    SERVERS[0],
+    SERVERS[1],
+    SERVERS[2],
+    env!("CARGO_BIN_EXE_grpc-server"),
+];
+
 /// Creates a plain key and a `heroes:read` key in the redb file at `path` (before any
 /// server opens it: a redb file is open in one process at a time).
 fn create_keys(path: &Path) -> (String, String) {
@@ -159,7 +167,7 @@ fn a_store_held_by_a_running_server_is_a_clear_error() {
     let store = store.to_str().expect("utf-8 path");
     let _running = Server::start(
         SERVERS[0],
-        &["--store", store, "--addr", "127.0.0.1:0"],
+        &["--store", store, "--create-store", "--addr", "127.0.0.1:0"],
         dir.path(),
     );
     for binary in SERVERS {
@@ -231,6 +239,11 @@ fn quickstart_creates_a_key_and_serves_it() {
         "{:?}",
         server.output
     );
+    assert!(
+        !server.output.iter().any(|line| line.contains("Deleted")),
+        "{:?}",
+        server.output
+    );
 
     assert_eq!(server.get("/public", &[]).status, 200);
     assert_eq!(server.get("/ping", &[]).status, 401);
@@ -238,12 +251,160 @@ fn quickstart_creates_a_key_and_serves_it() {
     assert_eq!(heroes.status, 200, "{heroes:?}");
     let ping = server.get("/ping", &[("Authorization", &api_key(&key))]);
     assert_eq!(ping.json()["name"], "quickstart");
+    drop(server);
+
+    // A second run replaces its key (the first one's plaintext is gone) and says so.
+    let again = Server::start(
+        env!("CARGO_BIN_EXE_quickstart"),
+        &["--addr", "127.0.0.1:0"],
+        dir.path(),
+    );
+    let second = again.created_key();
+    assert_ne!(second, key);
+    assert!(
+        again
+            .output
+            .iter()
+            .any(|line| line.contains("Deleted the quickstart key of the previous run")),
+        "{:?}",
+        again.output
+    );
+    let old = again.get("/ping", &[("Authorization", &api_key(&key))]);
+    assert_eq!(old.status, 401, "{old:?}");
+    let new = again.get("/ping", &[("Authorization", &api_key(&second))]);
+    assert_eq!(new.status, 200, "{new:?}");
+    drop(again);
+    assert_eq!(count_keys(&dir.path().join("apikeys-demo.redb")), 1);
+}
+
+/// How many keys the redb file at `path` holds (no server may have it open).
+fn count_keys(path: &Path) -> u64 {
+    RedbStore::open_existing(path)
+        .expect("open")
+        .len()
+        .expect("len")
+}
+
+/// A server that cannot listen creates no `--create-key` key.
+#[test]
+fn create_key_waits_for_the_address() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("keys.redb");
+    create_keys(&store);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    for binary in ALL_SERVERS {
+        let run = Command::new(binary)
+            .args(["--store", store.to_str().expect("utf-8")])
+            .args(["--addr", &addr, "--create-key", "never"])
+            .env_remove("APIKEYS_STORE")
+            .output()
+            .expect("run");
+        assert_eq!(run.status.code(), Some(1), "{binary}");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains("cannot listen"), "{binary}: {stderr}");
+        assert!(!String::from_utf8_lossy(&run.stdout).contains("key: "));
+        assert_eq!(count_keys(&store), 2, "{binary} created a key");
+    }
+}
+
+/// A mistyped store is an error, not a new empty store; `--create-store` makes one.
+#[test]
+fn servers_open_existing_stores_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("typo.redb");
+    let missing_dir = dir.path().join("no-such-dir");
+    for binary in ALL_SERVERS {
+        let stderr = |args: &[&str], code: i32| {
+            let run = Command::new(binary)
+                .args(args)
+                .args(["--addr", "127.0.0.1:0"])
+                .env_remove("APIKEYS_STORE")
+                .current_dir(dir.path())
+                .output()
+                .expect("run");
+            assert_eq!(run.status.code(), Some(code), "{binary} {args:?}");
+            let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+            assert!(!stderr.contains("s3cret"), "{binary}: {stderr}");
+            stderr
+        };
+        let path = store.to_str().expect("utf-8");
+        let error = stderr(&["--store", path], 1);
+        assert!(error.contains("does not exist"), "{binary}: {error}");
+        assert_eq!(error.trim_end().lines().count(), 1, "{binary}: {error}");
+        assert!(!store.exists(), "{binary} created the store");
+
+        let in_missing = missing_dir.join("keys.redb");
+        let error = stderr(
+            &[
+                "--store",
+                in_missing.to_str().expect("utf-8"),
+                "--create-store",
+            ],
+            1,
+        );
+        let named = format!("its directory {} does not exist", missing_dir.display());
+        assert!(error.contains(&named), "{binary}: {error}");
+
+        let error = stderr(&["--store", "mysql://root:s3cret@localhost/app"], 2);
+        assert!(
+            error.contains("unsupported store URL scheme"),
+            "{binary}: {error}"
+        );
+
+        // PostgreSQL refusing connections is said so, and no password is shown.
+        for url in [
+            "postgres://app:s3cret@127.0.0.1:1/keys",
+            "postgres://app@127.0.0.1:1/keys?password=s3cret",
+        ] {
+            let error = stderr(&["--store", url], 1);
+            assert!(
+                error.contains("connection refused to 127.0.0.1:1"),
+                "{binary}: {error}"
+            );
+        }
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).expect("read dir").count(), 0);
+    let server = Server::start(
+        SERVERS[0],
+        &[
+            "--store",
+            store.to_str().expect("utf-8"),
+            "--create-store",
+            "--addr",
+            "127.0.0.1:0",
+        ],
+        dir.path(),
+    );
+    drop(server);
+    assert!(store.is_file());
+}
+
+/// How long a PostgreSQL store's record cache may take to see a change made elsewhere.
+const POSTGRES_BOUND: std::time::Duration = apikeys_postgres::CacheOptions::DEFAULT_MAX_STALENESS;
+
+/// Requests `/ping` with `key` until it is refused (401); panics if that takes longer than
+/// the PostgreSQL cache's bound. Returns how long it took.
+fn refused_within_bound(server: &Server, key: &str) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    loop {
+        let ping = server.get("/ping", &[("Authorization", &api_key(key))]);
+        if ping.status == 401 {
+            return start.elapsed();
+        }
+        assert_eq!(ping.status, 200, "{ping:?}");
+        assert!(
+            start.elapsed() < POSTGRES_BOUND,
+            "still granted {:?} after the revocation",
+            start.elapsed()
+        );
+    }
 }
 
 /// Every server on a PostgreSQL store: keys work, and a revocation made elsewhere (another
-/// server of the fleet, the `apikeys` command) is refused by the next request.
+/// server of the fleet, the `apikeys` command) is refused within the cache's bound.
 #[test]
-fn servers_on_postgres_see_revocations_at_once() {
+fn servers_on_postgres_see_revocations_within_the_bound() {
     use apikeys_postgres::PostgresStore;
     use apikeys_postgres::testing::TestSchema;
 
@@ -268,16 +429,17 @@ fn servers_on_postgres_see_revocations_at_once() {
             dir.path(),
         );
         let key = server.created_key();
-        let ping = server.get("/ping", &[("Authorization", &api_key(&key))]);
-        assert_eq!(ping.status, 200, "{binary}: {ping:?}");
+        for _ in 0..3 {
+            let ping = server.get("/ping", &[("Authorization", &api_key(&key))]);
+            assert_eq!(ping.status, 200, "{binary}: {ping:?}");
+        }
         runtime.block_on(async {
             let keys = ApiKeys::new(PostgresStore::connect(&url).await.expect("connect"));
             keys.revoke(key.split('.').next().expect("prefix"))
                 .await
                 .expect("revoke");
         });
-        let ping = server.get("/ping", &[("Authorization", &api_key(&key))]);
-        assert_eq!(ping.status, 401, "{binary}: {ping:?}");
+        refused_within_bound(&server, &key);
     }
 
     runtime.block_on(schema.create_django_table());
@@ -297,4 +459,64 @@ fn servers_on_postgres_see_revocations_at_once() {
     let key = server.created_key();
     let ping = server.get("/ping", &[("Authorization", &api_key(&key))]);
     assert_eq!(ping.status, 200, "django table: {ping:?}");
+}
+
+/// A fleet: two servers (different frameworks) on one PostgreSQL database, both holding a
+/// key in their caches; a revocation made through another store is refused by both within
+/// the bound, and keys created meanwhile work on both at once.
+#[test]
+fn a_fleet_on_postgres_refuses_a_revoked_key_within_the_bound() {
+    use apikeys_postgres::PostgresStore;
+    use apikeys_postgres::testing::TestSchema;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let schema = runtime.block_on(TestSchema::new());
+    let url = schema.url_with_schema();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let start = |binary, name| {
+        Server::start(
+            binary,
+            &[
+                "--store",
+                &url,
+                "--addr",
+                "127.0.0.1:0",
+                "--create-key",
+                name,
+            ],
+            dir.path(),
+        )
+    };
+    let fleet = [start(SERVERS[0], "one"), start(SERVERS[2], "two")];
+    let admin = runtime
+        .block_on(async { ApiKeys::new(PostgresStore::connect(&url).await.expect("connect")) });
+    for round in 0..3 {
+        let created = runtime
+            .block_on(admin.create(NewKey::named(format!("fleet {round}"))))
+            .expect("create");
+        let key = created.key.expose_secret();
+        for server in &fleet {
+            for _ in 0..3 {
+                let ping = server.get("/ping", &[("Authorization", &api_key(key))]);
+                assert_eq!(ping.status, 200, "{ping:?}");
+            }
+        }
+        runtime
+            .block_on(admin.revoke(created.key.prefix()))
+            .expect("revoke");
+        for server in &fleet {
+            let took = refused_within_bound(server, key);
+            eprintln!("round {round}: refused after {took:?}");
+        }
+    }
+    // Each server's own key still works on the other.
+    let (one, two) = (fleet[0].created_key(), fleet[1].created_key());
+    for (server, key) in [(&fleet[0], &two), (&fleet[1], &one)] {
+        let ping = server.get("/ping", &[("Authorization", &api_key(key))]);
+        assert_eq!(ping.status, 200, "{ping:?}");
+    }
 }

@@ -77,8 +77,9 @@ impl fmt::Debug for ApiKeyConfig {
     }
 }
 
-/// The response DESIGN.md prescribes for `error`: 401 with `WWW-Authenticate: Api-Key`,
-/// 403 or 503, with a small generic JSON body. Custom handlers may start from it.
+/// The standard response for `error` (the mapping of
+/// [docs/architecture.md](https://github.com/apikeys-rs/apikeys/blob/main/docs/architecture.md#from-a-header-to-a-grant)):
+/// 401 with `WWW-Authenticate: Api-Key`, 403 or 503, with a small generic JSON body. Custom handlers may start from it.
 pub fn denial_response(error: &VerifyError) -> HttpResponse {
     let denial = error.response();
     let status = StatusCode::from_u16(denial.status).unwrap_or(StatusCode::UNAUTHORIZED);

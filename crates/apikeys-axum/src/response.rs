@@ -8,8 +8,9 @@ use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-/// The response DESIGN.md prescribes for `error`: 401 with `WWW-Authenticate: Api-Key`,
-/// 403 or 503, with a small generic JSON body. Custom handlers may start from it.
+/// The standard response for `error` (the mapping of
+/// [docs/architecture.md](https://github.com/apikeys-rs/apikeys/blob/main/docs/architecture.md#from-a-header-to-a-grant)):
+/// 401 with `WWW-Authenticate: Api-Key`, 403 or 503, with a small generic JSON body. Custom handlers may start from it.
 pub fn denial_response(error: &VerifyError) -> Response {
     let denial = error.response();
     let status = StatusCode::from_u16(denial.status).unwrap_or(StatusCode::UNAUTHORIZED);

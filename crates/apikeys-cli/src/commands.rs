@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use apikeys::{ApiKeys, ListQuery, NewKey, Revocation, StatusFilter, VerifyError};
-use apikeys_cli::{StoreLocation, open_store};
+use apikeys_cli::StoreArgs;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -14,15 +14,13 @@ use crate::{Command, CreateArgs, ListArgs};
 /// Longest line `verify` reads: far above any key format, small enough to bound memory.
 const MAX_KEY_INPUT: usize = 4096;
 
-pub(crate) async fn run(
-    command: Command,
-    location: &StoreLocation,
-    django_table: Option<&str>,
-) -> Result<ExitCode, String> {
-    let create = matches!(command, Command::Create(_));
-    let store = open_store(location, django_table, create)
-        .await
-        .map_err(|e| e.to_string())?;
+pub(crate) async fn run(command: Command, store: &StoreArgs) -> Result<ExitCode, String> {
+    // Only `create` makes a missing store file: `list` on a mistyped path says so.
+    let store = match command {
+        Command::Create(_) => store.open_or_create().await,
+        _ => store.open().await,
+    }
+    .map_err(|e| e.to_string())?;
     let keys = ApiKeys::builder_shared(store).build();
     match command {
         Command::Create(args) => create_key(&keys, args).await,
@@ -116,10 +114,7 @@ async fn list(keys: &ApiKeys, args: ListArgs) -> Result<ExitCode, String> {
 }
 
 async fn show(keys: &ApiKeys, prefix: &str, json: bool) -> Result<ExitCode, String> {
-    let key = keys
-        .get(prefix)
-        .await
-        .map_err(|e| e.to_string())?;
+    let key = keys.get(prefix).await.map_err(|e| e.to_string())?;
     let now = OffsetDateTime::now_utc();
     if json {
         println!("{}", record_json(&key, now));
@@ -130,15 +125,13 @@ async fn show(keys: &ApiKeys, prefix: &str, json: bool) -> Result<ExitCode, Stri
 }
 
 async fn revoke(keys: &ApiKeys, prefix: &str, yes: bool) -> Result<ExitCode, String> {
-    let key = keys
-        .get(prefix)
-        .await
-        .map_err(|e| e.to_string())?;
+    let key = keys.get(prefix).await.map_err(|e| e.to_string())?;
     if key.revoked {
         println!("key {prefix} ({}) was already revoked", key.name);
         return Ok(ExitCode::SUCCESS);
     }
-    if !yes && std::io::stdin().is_terminal() {
+    // `main` refused a missing --yes off a terminal; here there is one to ask.
+    if !yes {
         eprint!(
             "Revoke key {prefix} ({})? This cannot be undone. [y/N] ",
             key.name

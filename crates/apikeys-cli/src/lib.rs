@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+mod args;
 mod location;
-mod parse;
 
-pub use crate::location::{StoreLocation, StoreOpenError, open_store};
-pub use crate::parse::{parse_duration, parse_meta, parse_timestamp};
+pub use crate::args::StoreArgs;
+pub use crate::location::{StoreLocation, StoreOpenError};

@@ -36,10 +36,21 @@ impl FromStr for StoreLocation {
             return Err("the store location is empty".into());
         }
         if PostgresStore::accepts_url(s) {
-            Ok(Self::Postgres(s.to_owned()))
-        } else {
-            Ok(Self::Redb(PathBuf::from(s)))
+            return Ok(Self::Postgres(s.to_owned()));
         }
+        // `mysql://…`, `sqlite://…`, a mistyped `postgress://…`: a URL of a kind no store
+        // here opens. Taken as a path it would name a file in a directory called `mysql:`.
+        if let Some((scheme, _)) = s.split_once("://")
+            && !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        {
+            return Err(format!(
+                "unsupported store URL scheme {scheme:?}: use a redb file path or a postgres:// URL"
+            ));
+        }
+        Ok(Self::Redb(PathBuf::from(s)))
     }
 }
 
@@ -47,11 +58,24 @@ impl fmt::Display for StoreLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Redb(path) => write!(f, "{}", path.display()),
-            // The URL may hold a password: show the scheme and host part only.
+            // The URL may hold a password, in the user-info part or as `?password=`: show
+            // the host part and the query without any password.
             Self::Postgres(url) => {
                 let rest = url.split_once("://").map_or("", |(_, rest)| rest);
+                let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
                 let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-                write!(f, "postgres://{host}")
+                write!(f, "postgres://{host}")?;
+                let mut separator = '?';
+                for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+                    let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+                    if name.to_ascii_lowercase().contains("password") {
+                        write!(f, "{separator}{name}=***")?;
+                    } else {
+                        write!(f, "{separator}{pair}")?;
+                    }
+                    separator = '&';
+                }
+                Ok(())
             }
         }
     }
@@ -63,7 +87,8 @@ impl fmt::Debug for StoreLocation {
     }
 }
 
-/// Why [`open_store`] failed. One line each.
+/// Why [`StoreArgs::open`](crate::StoreArgs::open) (or `open_or_create`) failed. One line
+/// each.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreOpenError {
@@ -81,13 +106,16 @@ pub enum StoreOpenError {
     /// A Django table was asked for, but the store is not PostgreSQL.
     #[error("{0}: --django-table needs a postgres:// store")]
     DjangoTableNeedsPostgres(String),
+    /// Neither `--store` nor `APIKEYS_STORE` was given.
+    #[error("no store given: pass --store LOCATION or set APIKEYS_STORE")]
+    NoStore,
 }
 
 /// Opens the store at `location`. A missing redb file is created only if
 /// `create_if_missing`; otherwise it is an error and nothing is created. With
 /// `django_table`, a PostgreSQL store uses the table djangorestframework-api-key created
 /// (see [`apikeys_postgres::DJANGO_TABLE`]) instead of apikeys' own.
-pub async fn open_store(
+pub(crate) async fn open_store(
     location: &StoreLocation,
     django_table: Option<&str>,
     create_if_missing: bool,
@@ -131,5 +159,42 @@ mod tests {
         assert_eq!(location.to_string(), "postgres://db.internal:5432/app");
         assert!(!format!("{location:?}").contains("s3cret"));
         assert!("".parse::<StoreLocation>().is_err());
+    }
+
+    #[test]
+    fn query_passwords_are_not_displayed() {
+        let location: StoreLocation =
+            "postgres://db.internal/app?sslmode=require&password=s3cret&PassWord=x&sslpassword=y"
+                .parse()
+                .expect("parse");
+        assert_eq!(
+            location.to_string(),
+            "postgres://db.internal/app?sslmode=require&password=***&PassWord=***&sslpassword=***"
+        );
+        let location: StoreLocation = "postgres://u:s3cret@h/app?password=s3cret"
+            .parse()
+            .expect("parse");
+        assert!(!location.to_string().contains("s3cret"), "{location}");
+        assert!(!format!("{location:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn unknown_url_schemes_are_refused() {
+        for url in [
+            "mysql://root@localhost/app",
+            "sqlite://keys.db",
+            "postgress://h/db",
+        ] {
+            let error = url.parse::<StoreLocation>().expect_err(url);
+            assert!(error.contains("unsupported store URL scheme"), "{error}");
+        }
+        for path in [
+            "keys.redb",
+            "./dir/keys.redb",
+            "/tmp/a:b.redb",
+            "C:\\keys.redb",
+        ] {
+            assert!(matches!(path.parse(), Ok(StoreLocation::Redb(_))), "{path}");
+        }
     }
 }

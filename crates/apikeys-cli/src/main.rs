@@ -3,41 +3,25 @@
 
 mod commands;
 mod output;
+mod parse;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use apikeys::{validate_name, validate_scope};
-use apikeys_cli::{StoreLocation, parse_duration, parse_meta, parse_timestamp};
+use apikeys_cli::StoreArgs;
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
 use time::{Duration, OffsetDateTime};
+
+use crate::parse::{parse_duration, parse_meta, parse_timestamp};
 
 /// Create, list, show, revoke and verify API keys.
 #[derive(Debug, Parser)]
 #[command(name = "apikeys", version)]
 struct Cli {
-    /// The store: a redb file path, or a postgres:// URL (or set APIKEYS_STORE).
-    // The value stays out of --help: a database URL may carry a password.
-    #[arg(
-        long,
-        env = "APIKEYS_STORE",
-        hide_env_values = true,
-        global = true,
-        value_name = "LOCATION"
-    )]
-    store: Option<StoreLocation>,
-
-    /// With a postgres:// store: use the table djangorestframework-api-key created
-    /// (rest_framework_api_key_apikey, or --django-table=NAME) instead of apikeys' own.
-    #[arg(
-        long,
-        global = true,
-        value_name = "TABLE",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = apikeys_postgres::DJANGO_TABLE
-    )]
-    django_table: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
 
     #[command(subcommand)]
     command: Command,
@@ -61,7 +45,7 @@ enum Command {
     Revoke {
         /// The key's prefix (the part before the dot).
         prefix: String,
-        /// Do not ask for confirmation.
+        /// Do not ask for confirmation (required when standard input is not a terminal).
         #[arg(long)]
         yes: bool,
     },
@@ -136,10 +120,19 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),
     };
-    let Some(store) = cli.store.clone() else {
-        eprintln!("error: no store given: pass --store LOCATION or set APIKEYS_STORE");
+    if cli.store.store.is_none() {
+        eprintln!("error: {}", apikeys_cli::StoreOpenError::NoStore);
         return ExitCode::from(2);
-    };
+    }
+    // Off a terminal nobody can answer the question: a script must say --yes.
+    if let Command::Revoke { yes: false, .. } = cli.command
+        && !std::io::stdin().is_terminal()
+    {
+        eprintln!(
+            "error: revoke asks for confirmation and standard input is not a terminal: pass --yes"
+        );
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -150,11 +143,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(
-        cli.command,
-        &store,
-        cli.django_table.as_deref(),
-    )) {
+    match runtime.block_on(commands::run(cli.command, &cli.store)) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");

@@ -4,19 +4,14 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 /// An RFC 3339 time, e.g. `2027-01-31T00:00:00Z`.
-pub fn parse_timestamp(text: &str) -> Result<OffsetDateTime, String> {
+pub(crate) fn parse_timestamp(text: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(text, &Rfc3339)
         .map_err(|_| format!("{text:?} is not an RFC 3339 time like 2027-01-31T00:00:00Z"))
 }
 
 /// A duration: a positive whole number and a unit, `s`, `m`, `h` or `d` (`90s`, `15m`,
 /// `12h`, `30d`).
-///
-/// ```
-/// assert_eq!(apikeys_cli::parse_duration("30d"), Ok(time::Duration::days(30)));
-/// assert!(apikeys_cli::parse_duration("30").is_err());
-/// ```
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("{text:?} is not a duration like 90s, 15m, 12h or 30d");
     let split = text.len().checked_sub(1).ok_or_else(bad)?;
     let (number, unit) = text.split_at_checked(split).ok_or_else(bad)?;
@@ -44,7 +39,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// A metadata field, `KEY=VALUE`: the value is read as JSON when it is valid JSON
 /// (`org=42`, `beta=true`, `tags=["a"]`) and as a string otherwise (`plan=gold`).
-pub fn parse_meta(text: &str) -> Result<(String, serde_json::Value), String> {
+pub(crate) fn parse_meta(text: &str) -> Result<(String, serde_json::Value), String> {
     let (key, value) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))?;

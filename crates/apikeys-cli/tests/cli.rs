@@ -417,15 +417,106 @@ fn usage_errors_exit_2_with_one_line() {
 
 #[test]
 fn unreachable_postgres_is_one_line_without_the_password() {
-    // Nothing listens on port 1 of the loopback: the connection is refused at once.
+    // Nothing listens on port 1 of the loopback: the connection is refused at once, and
+    // said so (not a pool timeout).
+    for url in [
+        "postgres://admin:s3cret@127.0.0.1:1/keys",
+        "postgres://admin@127.0.0.1:1/keys?password=s3cret",
+        "postgresql://admin@127.0.0.1:1/keys?sslmode=disable&password=s3cret",
+    ] {
+        let started = std::time::Instant::now();
+        let run = apikeys(Some(Path::new(url)), &["list"], "")
+            .code(1)
+            .one_error_line("connection refused to 127.0.0.1:1");
+        assert!(
+            run.stderr.contains("postgres://127.0.0.1:1/keys"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("s3cret"), "{url}: {}", run.stderr);
+        // Well under the pool's 5-second acquire timeout.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(4),
+            "{url}"
+        );
+    }
+    // A URL sqlx cannot use: its error does not show the password either.
     let run = apikeys(
-        Some(Path::new("postgres://admin:s3cret@127.0.0.1:1/keys")),
+        Some(Path::new(
+            "postgres://admin@127.0.0.1:1/keys?password=s3cret&sslmode=bogus",
+        )),
         &["list"],
         "",
     )
-    .code(1)
-    .one_error_line("postgres://127.0.0.1:1/keys");
+    .code(1);
     assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+/// With a real server, a wrong database in a URL carrying `?password=` fails without
+/// showing the password.
+#[test]
+fn postgres_errors_never_show_a_query_password() {
+    let runtime = runtime();
+    let schema = runtime.block_on(TestSchema::new());
+    let url = schema.url_with_schema();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let with_password = format!("{url}{separator}password=s3cret&dbname=no_such_database");
+    let run = apikeys(Some(Path::new(&with_password)), &["list"], "").code(1);
+    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+    assert!(run.stderr.contains("password=***"), "{}", run.stderr);
+}
+
+#[test]
+fn unknown_url_schemes_are_refused_not_taken_for_paths() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for url in ["mysql://root:s3cret@localhost/app", "sqlite://keys.db"] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_apikeys"));
+        let output = command
+            .args(["--store", url, "create", "--name", "x"])
+            .env_remove("APIKEYS_STORE")
+            .current_dir(dir.path())
+            .output()
+            .expect("run");
+        assert_eq!(output.status.code(), Some(2), "{url}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("unsupported store URL scheme"), "{stderr}");
+        assert!(!stderr.contains("s3cret"), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+    // Nothing was created, not even a `mysql:` directory.
+    assert_eq!(std::fs::read_dir(dir.path()).expect("read dir").count(), 0);
+}
+
+#[test]
+fn a_missing_directory_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("no-such-dir");
+    let store = missing.join("keys.redb");
+    let what = format!("its directory {} does not exist", missing.display());
+    for args in [vec!["create", "--name", "x"], vec!["list"]] {
+        apikeys(Some(&store), &args, "")
+            .code(1)
+            .one_error_line(&what);
+    }
+    assert!(!missing.exists());
+}
+
+/// The file holds key hashes: only its owner may read it.
+#[cfg(unix)]
+#[test]
+fn created_stores_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store_in(&dir);
+    create(&store, &["--name", "k"]);
+    let mode = std::fs::metadata(&store)
+        .expect("metadata")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
 }
 
 #[test]
@@ -497,13 +588,21 @@ fn postgres_django_table() {
     assert_eq!(run.stdout.trim(), "not_found");
 }
 
+/// Off a terminal nobody can answer: without --yes, `revoke` refuses (exit 2) and says how.
 #[test]
-fn revoke_without_a_terminal_does_not_prompt() {
+fn revoke_without_a_terminal_needs_yes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = store_in(&dir);
     let key = create(&store, &["--name", "scripted"]);
-    let run = apikeys(Some(&store), &["revoke", prefix(&key)], "").ok();
+    let run = apikeys(Some(&store), &["revoke", prefix(&key)], "y\n")
+        .code(2)
+        .one_error_line("pass --yes");
     assert!(!run.stderr.contains("[y/N]"), "{}", run.stderr);
+    assert_eq!(
+        apikeys(Some(&store), &["verify"], &key).ok().stdout,
+        "valid\n"
+    );
+    apikeys(Some(&store), &["revoke", prefix(&key), "--yes"], "").ok();
     assert_eq!(
         apikeys(Some(&store), &["verify"], &key).code(1).stdout,
         "revoked\n"

@@ -10,6 +10,15 @@ pub enum Error {
     /// The database could not be reached (address, credentials, TLS, …).
     #[error("cannot connect to PostgreSQL: {0}")]
     Connect(#[source] sqlx::Error),
+    /// Nothing accepts connections at the address (no server there, or not yet started).
+    #[error("cannot connect to PostgreSQL: connection refused to {address}")]
+    Refused {
+        /// `host:port` (or the socket directory and port).
+        address: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// Creating or upgrading apikeys' own table failed.
     #[error("cannot create or upgrade the apikeys table: {0}")]
     Migrate(#[source] sqlx::Error),

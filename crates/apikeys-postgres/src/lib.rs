@@ -1,16 +1,20 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod cache;
 mod django;
 mod error;
 mod layout;
 mod list;
+mod listener;
 mod migrate;
 mod row;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod trigger;
 
+pub use crate::cache::{CacheOptions, CacheStatus};
 pub use crate::error::Error;
 pub use crate::layout::DJANGO_TABLE;
 pub use crate::migrate::SCHEMA_VERSION;

@@ -14,14 +14,22 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "create the apikeys table",
-    sql: include_str!("../migrations/0001_create_apikeys.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "create the apikeys table",
+        sql: include_str!("../migrations/0001_create_apikeys.sql"),
+    },
+    // The record cache's invalidations (see cache.rs).
+    Migration {
+        version: 2,
+        description: "notify every change of a key row",
+        sql: include_str!("../migrations/0002_notify_changes.sql"),
+    },
+];
 
 /// The schema version this build creates and expects.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Serialises concurrent migrations: many servers of a fleet start at once.
 /// (An arbitrary constant: the ASCII of "apikeys" as an integer.)

@@ -5,22 +5,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apikeys::{ApiKey, KeyStore, ListQuery, Page, StoreError, async_trait};
-use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
 
+use crate::cache::{CacheOptions, CacheStatus, Lookup};
 use crate::error::{Error, insert_error, store_error};
 use crate::layout::{Layout, Mode, TableName};
-use crate::{django, list, migrate, row};
+use crate::listener::{self, Cached};
+use crate::{django, list, migrate, row, trigger};
 
 /// API keys in PostgreSQL, shared by every server that connects to the database.
 ///
-/// Every call is one query on the pool; nothing is cached, so a revocation made through
-/// any server is refused by the next verification on every other one. Clones share the
-/// pool.
+/// Lookups by prefix are answered from a bounded record cache while a dedicated listener
+/// connection proves it is current (see [`CacheOptions`]): a change made anywhere is seen
+/// within [`CacheOptions::max_staleness`] (100 ms by default), and while the listener is
+/// down or lagging every lookup reads the table. This store's own writes are seen by its
+/// next lookup. Every other call is one query on the pool. Clones share the pool and the
+/// cache.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
     layout: Arc<Layout>,
+    cache: Option<Arc<Cached>>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -29,6 +35,7 @@ impl fmt::Debug for PostgresStore {
             .field("table", &self.layout.table.name)
             .field("django", &(self.layout.mode == Mode::Django))
             .field("pool_size", &self.pool.size())
+            .field("cache", &self.cache.as_ref().map(|c| c.cache.status()))
             .finish_non_exhaustive()
     }
 }
@@ -38,7 +45,8 @@ impl PostgresStore {
     /// upgrades apikeys' table, `apikeys`, in the first schema of the `search_path`.
     ///
     /// The pool has sqlx's defaults (10 connections) except that waiting for a connection
-    /// gives up after 5 seconds; build your own pool for other settings.
+    /// gives up after 5 seconds; build your own pool for other settings. The record cache
+    /// is on, with [`CacheOptions::new`]'s settings.
     pub async fn connect(url: &str) -> Result<Self, Error> {
         Self::new(pool(url).await?).await
     }
@@ -46,10 +54,18 @@ impl PostgresStore {
     /// Uses `pool`, creating or upgrading apikeys' table (see [`PostgresStore::connect`]).
     /// Safe to call from many servers at once: migrations take a lock.
     pub async fn new(pool: PgPool) -> Result<Self, Error> {
+        Self::with_cache(pool, CacheOptions::new()).await
+    }
+
+    /// [`PostgresStore::new`] with these cache settings ([`CacheOptions::off`]: no cache,
+    /// no listener connection).
+    pub async fn with_cache(pool: PgPool, cache: CacheOptions) -> Result<Self, Error> {
         migrate::run(&pool).await?;
+        let cache = listener::start(&pool, &cache);
         Ok(Self {
             pool,
             layout: Arc::new(Layout::own()),
+            cache,
         })
     }
 
@@ -65,12 +81,42 @@ impl PostgresStore {
     ///
     /// That table has no column for scopes or metadata: writing a key that has some fails
     /// with [`StoreError::Unsupported`], rather than losing them.
+    ///
+    /// The record cache needs a trigger on the table: it is installed if missing and the
+    /// role may (it must own the table); otherwise the store runs without a cache and logs
+    /// why.
     pub async fn django(pool: PgPool, table: &str) -> Result<Self, Error> {
+        Self::django_with_cache(pool, table, CacheOptions::new()).await
+    }
+
+    /// [`PostgresStore::django`] with these cache settings.
+    pub async fn django_with_cache(
+        pool: PgPool,
+        table: &str,
+        cache: CacheOptions,
+    ) -> Result<Self, Error> {
         let table = TableName::parse(table)?;
         django::check_table(&pool, &table).await?;
+        let cache = if cache.is_on() {
+            match trigger::ensure_django(&pool, &table).await {
+                Ok(()) => listener::start(&pool, &cache),
+                Err(error) => {
+                    tracing::warn!(
+                        table = table.name,
+                        %error,
+                        "apikeys cache off: cannot install the change trigger on Django's table \
+                         (the role must own it); every lookup reads the table"
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
         Ok(Self {
             pool,
             layout: Arc::new(Layout::django(table)),
+            cache,
         })
     }
 
@@ -95,14 +141,43 @@ impl PostgresStore {
     pub fn is_django(&self) -> bool {
         self.layout.mode == Mode::Django
     }
+
+    /// What the record cache is doing (all zero and `enabled: false` without one).
+    pub fn cache_status(&self) -> CacheStatus {
+        self.cache
+            .as_ref()
+            .map_or_else(CacheStatus::default, |c| c.cache.status())
+    }
+
+    /// Cache hook for every write of this store: forget `prefix` here at once, whatever the
+    /// write's outcome (the trigger tells the other stores, and this one again, later).
+    fn written(&self, prefix: &str) {
+        if let Some(cached) = &self.cache {
+            cached.cache.invalidate(prefix);
+        }
+    }
 }
 
 async fn pool(url: &str) -> Result<PgPool, Error> {
+    let options: PgConnectOptions = url.parse().map_err(Error::Connect)?;
+    // sqlx's pool retries a refused connection until its timeout and then reports only
+    // the timeout; one direct attempt first says what is wrong, at once.
+    match options.connect().await {
+        Ok(connection) => drop(connection.close().await),
+        Err(sqlx::Error::Io(source)) if source.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(Error::Refused {
+                address: format!("{}:{}", options.get_host(), options.get_port()),
+                source,
+            });
+        }
+        // Anything else (a server still starting, say) is the pool's to retry or report.
+        Err(_) => {}
+    }
     PgPoolOptions::new()
         // A request waiting for a connection during an outage should get its 503 soon,
         // not after sqlx's default 30 s.
         .acquire_timeout(Duration::from_secs(5))
-        .connect(url)
+        .connect_with(options)
         .await
         .map_err(Error::Connect)
 }
@@ -150,10 +225,9 @@ impl KeyStore for PostgresStore {
                 )
             }
         };
-        query
-            .execute(&self.pool)
-            .await
-            .map_err(|e| insert_error(e, &key.prefix))?;
+        let done = query.execute(&self.pool).await;
+        self.written(&key.prefix);
+        done.map_err(|e| insert_error(e, &key.prefix))?;
         Ok(())
     }
 
@@ -162,13 +236,24 @@ impl KeyStore for PostgresStore {
         if prefix.contains('\0') {
             return Ok(None);
         }
+        // Cache hook: answer from memory while the listener is current.
+        let ticket = match self.cache.as_ref().map(|c| c.cache.lookup(prefix)) {
+            Some(Lookup::Hit(record)) => return Ok(Some(record)),
+            Some(Lookup::Miss(ticket)) => Some(ticket),
+            Some(Lookup::Bypass) | None => None,
+        };
         let row = sqlx::query(&self.layout.get)
             .bind(prefix)
             .fetch_optional(&self.pool)
             .await
             .map_err(store_error)?;
-        row.map(|r| row::decode(&r, self.layout.mode).map(Arc::new))
-            .transpose()
+        let record = row
+            .map(|r| row::decode(&r, self.layout.mode).map(Arc::new))
+            .transpose()?;
+        if let (Some(ticket), Some(record), Some(cached)) = (ticket, &record, &self.cache) {
+            cached.cache.fill(ticket, record);
+        }
+        Ok(record)
     }
 
     async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
@@ -181,7 +266,9 @@ impl KeyStore for PostgresStore {
                 bind_django(query, key)
             }
         };
-        let done = query.execute(&self.pool).await.map_err(store_error)?;
+        let done = query.execute(&self.pool).await;
+        self.written(&key.prefix);
+        let done = done.map_err(store_error)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound {
                 prefix: key.prefix.clone(),
@@ -201,9 +288,9 @@ impl KeyStore for PostgresStore {
         let done = sqlx::query(&self.layout.delete)
             .bind(prefix)
             .execute(&self.pool)
-            .await
-            .map_err(store_error)?;
-        Ok(done.rows_affected() > 0)
+            .await;
+        self.written(prefix);
+        Ok(done.map_err(store_error)?.rows_affected() > 0)
     }
 }
 

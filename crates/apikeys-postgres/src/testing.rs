@@ -17,6 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
+use crate::PostgresStore;
+
 /// Set this to a `postgres://` URL to run the tests against an existing server (the user
 /// needs the right to create schemas in that database).
 pub const DATABASE_URL_VAR: &str = "APIKEYS_TEST_DATABASE_URL";
@@ -40,6 +42,22 @@ CREATE INDEX "rest_framework_api_key_apikey_created_c61872d9"
 CREATE INDEX "rest_framework_api_key_apikey_prefix_4e0db5f8_like"
   ON "rest_framework_api_key_apikey" ("prefix" varchar_pattern_ops);
 "#;
+
+/// Waits until `store`'s record cache is in use (its listener connected and current), so
+/// that a test runs through the cache rather than around it. Panics after 10 seconds, or at
+/// once if the store has no cache.
+pub async fn cache_in_use(store: &PostgresStore) {
+    assert!(store.cache_status().enabled, "the store has no cache");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !store.cache_status().usable {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cache's listener did not become current: {:?}",
+            store.cache_status()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
 
 /// The test server.
 pub struct Server {

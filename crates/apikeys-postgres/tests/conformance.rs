@@ -1,17 +1,32 @@
 //! `PostgresStore` passes the core's store conformance suite, in its own table and (for
-//! the cases that need neither scopes nor metadata) in djangorestframework-api-key's table.
+//! the cases that need neither scopes nor metadata) in djangorestframework-api-key's table,
+//! with its record cache on (and in use) and off.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use apikeys::testing::store;
 use apikeys::{ApiKeys, KeyStore, ListQuery, NewKey, StoreError};
-use apikeys_postgres::testing::{DJANGO_DDL, TestSchema};
-use apikeys_postgres::{DJANGO_TABLE, Error, PostgresStore};
+use apikeys_postgres::testing::{DJANGO_DDL, TestSchema, cache_in_use};
+use apikeys_postgres::{CacheOptions, DJANGO_TABLE, Error, PostgresStore};
 
-/// Each case gets its own schema; the schemas live until the test ends.
+/// The staleness bound the cross-pool tests hold the cache to.
+const BOUND: Duration = CacheOptions::DEFAULT_MAX_STALENESS;
+
+/// Each case gets its own schema; the schemas live until the test ends. The cache is on and
+/// its listener current before the case starts, so that the case runs through it.
 async fn own_store(schemas: &std::sync::Mutex<Vec<TestSchema>>) -> PostgresStore {
+    let store = own_store_with(schemas, CacheOptions::new()).await;
+    cache_in_use(&store).await;
+    store
+}
+
+async fn own_store_with(
+    schemas: &std::sync::Mutex<Vec<TestSchema>>,
+    cache: CacheOptions,
+) -> PostgresStore {
     let schema = TestSchema::new().await;
-    let store = PostgresStore::new(schema.pool().await)
+    let store = PostgresStore::with_cache(schema.pool().await, cache)
         .await
         .expect("migrate");
     schemas.lock().expect("schemas").push(schema);
@@ -23,9 +38,11 @@ async fn django_store(schemas: &std::sync::Mutex<Vec<TestSchema>>) -> PostgresSt
     let pool = schema.pool().await;
     sqlx::raw_sql(DJANGO_DDL).execute(&pool).await.expect("DDL");
     schemas.lock().expect("schemas").push(schema);
-    PostgresStore::django(pool, DJANGO_TABLE)
+    let store = PostgresStore::django(pool, DJANGO_TABLE)
         .await
-        .expect("django store")
+        .expect("django store");
+    cache_in_use(&store).await;
+    store
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -35,10 +52,24 @@ async fn own_table_conformance() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_table_conformance_without_cache() {
+    let schemas = std::sync::Mutex::new(Vec::new());
+    store::run_all(|| own_store_with(&schemas, CacheOptions::off())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn own_table_revocation_visible_across_pools() {
     let schema = TestSchema::new().await;
     let a = PostgresStore::new(schema.pool().await).await.expect("a");
     let b = PostgresStore::new(schema.pool().await).await.expect("b");
+    cache_in_use(&b).await;
+    store::revocation_visible_across_handles_within(Arc::new(a), Arc::new(b.clone()), BOUND).await;
+    assert!(b.cache_status().hits > 0, "{:?}", b.cache_status());
+    // Without a cache, at once.
+    let off = |pool| PostgresStore::with_cache(pool, CacheOptions::off());
+    let a = off(schema.pool().await).await.expect("a");
+    let b = off(schema.pool().await).await.expect("b");
+    assert!(!b.cache_status().enabled);
     store::revocation_visible_across_handles(Arc::new(a), Arc::new(b)).await;
 }
 
@@ -71,7 +102,9 @@ async fn django_table_revocation_visible_across_pools() {
     let b = PostgresStore::django(schema.pool().await, DJANGO_TABLE)
         .await
         .expect("b");
-    store::revocation_visible_across_handles(Arc::new(a), Arc::new(b)).await;
+    cache_in_use(&b).await;
+    store::revocation_visible_across_handles_within(Arc::new(a), Arc::new(b.clone()), BOUND).await;
+    assert!(b.cache_status().hits > 0, "{:?}", b.cache_status());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -256,11 +289,15 @@ async fn migrations_are_idempotent_and_recorded() {
     for start in starts {
         start.await.expect("task").expect("migrate");
     }
-    let versions: Vec<i32> = sqlx::query_scalar("SELECT version FROM apikeys_migrations")
-        .fetch_all(&pool)
-        .await
-        .expect("versions");
-    assert_eq!(versions, [apikeys_postgres::SCHEMA_VERSION]);
+    let versions: Vec<i32> =
+        sqlx::query_scalar("SELECT version FROM apikeys_migrations ORDER BY version")
+            .fetch_all(&pool)
+            .await
+            .expect("versions");
+    assert_eq!(
+        versions,
+        (1..=apikeys_postgres::SCHEMA_VERSION).collect::<Vec<_>>()
+    );
 
     sqlx::raw_sql("INSERT INTO apikeys_migrations (version, description) VALUES (999, 'future')")
         .execute(&pool)

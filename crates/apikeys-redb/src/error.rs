@@ -17,6 +17,18 @@ pub enum OpenError {
         /// The path.
         path: PathBuf,
     },
+    /// The directory the file should be in does not exist (nothing is created).
+    #[error(
+        "cannot open API key store {}: its directory {} does not exist",
+        path.display(),
+        directory.display()
+    )]
+    MissingDirectory {
+        /// The path.
+        path: PathBuf,
+        /// The file's directory.
+        directory: PathBuf,
+    },
     /// Another process (or another `open` in this one) has the file open.
     #[error(
         "API key store {} is in use by another process (a redb file is open in one process at a time)",
@@ -35,17 +47,13 @@ pub enum OpenError {
         reason: String,
     },
     /// The file was written by a newer release whose tables this one cannot read.
-    #[error(
-        "API key store {} was written by a newer apikeys-redb (table layout {found}, this release reads {supported})",
-        path.display()
-    )]
+    #[error("API key store {}: {source}", path.display())]
     TooNew {
         /// The path.
         path: PathBuf,
-        /// The layout version found in the file.
-        found: u64,
-        /// The newest layout this release reads.
-        supported: u64,
+        /// The versions found and supported.
+        #[source]
+        source: TooNew,
     },
     /// The file could not be read or written.
     #[error("cannot open API key store {}: {source}", path.display())]
@@ -65,6 +73,35 @@ pub enum OpenError {
         #[source]
         source: redb::Error,
     },
+}
+
+/// The key tables were written by a newer apikeys-redb whose layout this release cannot
+/// read. [`RedbStore::open`](crate::RedbStore::open) reports it as [`OpenError::TooNew`],
+/// [`RedbStore::from_database`](crate::RedbStore::from_database) as
+/// a [`StoreError`] whose source is this error: the same type and the same words either way.
+///
+/// ```no_run
+/// # fn check(db: std::sync::Arc<redb::Database>) {
+/// use std::error::Error as _;
+/// use apikeys_redb::{RedbStore, TooNew};
+///
+/// if let Err(error) = RedbStore::from_database(db)
+///     && let Some(too_new) = error.source().and_then(|e| e.downcast_ref::<TooNew>())
+/// {
+///     eprintln!("upgrade this server: {too_new}");
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the key tables were written by a newer apikeys-redb (table layout {found}, this release reads {supported})"
+)]
+#[non_exhaustive]
+pub struct TooNew {
+    /// The layout version found in the database.
+    pub found: u64,
+    /// The newest layout this release reads.
+    pub supported: u64,
 }
 
 impl OpenError {

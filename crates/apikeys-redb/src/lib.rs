@@ -12,6 +12,6 @@ mod shared;
 mod store;
 mod tables;
 
-pub use crate::error::OpenError;
+pub use crate::error::{OpenError, TooNew};
 pub use crate::open::{DEFAULT_CACHE_CAPACITY, RedbStoreBuilder};
 pub use crate::store::RedbStore;

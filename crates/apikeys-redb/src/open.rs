@@ -59,9 +59,12 @@ impl RedbStoreBuilder {
         self
     }
 
-    /// Opens the store at `path`, creating the file if there is none.
+    /// Opens the store at `path`, creating the file if there is none. A new file is
+    /// readable and writable by its owner only (mode 0600 on Unix): it holds key hashes, and
+    /// whoever can open it can lock it and keep the server from starting.
     pub fn open(&self, path: impl AsRef<Path>) -> Result<RedbStore, OpenError> {
         let path = path.as_ref();
+        create_private(path)?;
         let db = self
             .redb()
             .create(path)
@@ -76,8 +79,14 @@ impl RedbStoreBuilder {
         match path.try_exists() {
             Ok(true) => {}
             Ok(false) => {
-                return Err(OpenError::Missing {
-                    path: path.to_owned(),
+                return Err(match missing_directory(path) {
+                    Some(directory) => OpenError::MissingDirectory {
+                        path: path.to_owned(),
+                        directory,
+                    },
+                    None => OpenError::Missing {
+                        path: path.to_owned(),
+                    },
                 });
             }
             Err(source) => {
@@ -117,9 +126,7 @@ impl RedbStoreBuilder {
         let (shared, fresh) = shared_for(db, self.cache_capacity);
         if fresh {
             prepare(&shared.db).map_err(|e| match e {
-                Prepare::TooNew(found) => StoreError::Unsupported(format!(
-                    "the key tables were written by a newer apikeys-redb (layout {found}, this release reads {LAYOUT})"
-                )),
+                Prepare::TooNew(too_new) => StoreError::backend(too_new),
                 Prepare::Redb(e) => backend(e),
             })?;
         }
@@ -134,10 +141,9 @@ impl RedbStoreBuilder {
 
     fn finish(&self, db: Database, path: &Path) -> Result<RedbStore, OpenError> {
         prepare(&db).map_err(|e| match e {
-            Prepare::TooNew(found) => OpenError::TooNew {
+            Prepare::TooNew(source) => OpenError::TooNew {
                 path: path.to_owned(),
-                found,
-                supported: LAYOUT,
+                source,
             },
             Prepare::Redb(e) => OpenError::from_redb(path.to_owned(), e),
         })?;
@@ -146,8 +152,42 @@ impl RedbStoreBuilder {
     }
 }
 
+/// Creates the file at `path` empty with mode 0600 if there is none, for redb to initialise
+/// (redb itself would create it with the umask's mode, usually 0644).
+fn create_private(path: &Path) -> Result<(), OpenError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // An existing file keeps its mode: the owner may have chosen it.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(match missing_directory(path) {
+            Some(directory) => OpenError::MissingDirectory {
+                path: path.to_owned(),
+                directory,
+            },
+            None => OpenError::Io {
+                path: path.to_owned(),
+                source: e,
+            },
+        }),
+        Err(source) => Err(OpenError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// The file's directory, if it does not exist.
+fn missing_directory(path: &Path) -> Option<std::path::PathBuf> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+    (!dir.try_exists().unwrap_or(true)).then(|| dir.to_owned())
+}
+
 enum Prepare {
-    TooNew(u64),
+    TooNew(crate::error::TooNew),
     Redb(redb::Error),
 }
 
@@ -177,7 +217,10 @@ fn prepare(db: &Database) -> Result<(), Prepare> {
                 if let Some(found) = meta.get(LAYOUT_KEY)? {
                     let found = found.value();
                     return if found > LAYOUT {
-                        Err(Prepare::TooNew(found))
+                        Err(Prepare::TooNew(crate::error::TooNew {
+                            found,
+                            supported: LAYOUT,
+                        }))
                     } else {
                         Ok(())
                     };

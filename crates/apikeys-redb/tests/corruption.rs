@@ -4,7 +4,7 @@ use std::fs;
 use std::sync::Arc;
 
 use apikeys::{ApiKeys, KeyStore, ListQuery, NewKey, StoreError};
-use apikeys_redb::{OpenError, RedbStore};
+use apikeys_redb::{OpenError, RedbStore, TooNew};
 use redb::{Database, TableDefinition};
 
 const RECORDS: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("apikeys_records");
@@ -102,16 +102,24 @@ fn a_newer_layout_is_refused() {
             .expect("insert");
         txn.commit().expect("commit");
     }
+    let expected = |too_new: &TooNew| too_new.found == 99 && too_new.supported == 1;
     let error = RedbStore::open(&path).expect_err("too new");
-    assert!(
-        matches!(error, OpenError::TooNew { found: 99, .. }),
-        "{error:?}"
-    );
+    let OpenError::TooNew { source, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert!(expected(source), "{source:?}");
+    // A database the application opened itself reports it with the same type and words.
     let db = Arc::new(Database::open(&path).expect("db"));
-    assert!(matches!(
-        RedbStore::from_database(db),
-        Err(StoreError::Unsupported(_))
-    ));
+    let from_db = RedbStore::from_database(db).expect_err("too new");
+    let too_new = std::error::Error::source(&from_db)
+        .and_then(|e| e.downcast_ref::<TooNew>())
+        .unwrap_or_else(|| panic!("{from_db:?}"));
+    assert!(expected(too_new), "{too_new:?}");
+    assert!(error.to_string().ends_with(&too_new.to_string()), "{error}");
+    assert!(
+        from_db.to_string().contains(&too_new.to_string()),
+        "{from_db}"
+    );
 }
 
 fn damage(db: &Database, prefix: &str, bytes: &[u8]) {

@@ -146,7 +146,7 @@ impl StoreError {
 
 /// Where key records live. Dyn-compatible: `ApiKeys` holds an `Arc<dyn KeyStore>`.
 ///
-/// Contract (checked by [`testing::store`](crate::testing)):
+/// Contract (checked by the conformance suite `apikeys::testing::store`, `testing` feature):
 /// - **Every write says what it changes.** No method writes a whole record read earlier:
 ///   [`insert`](Self::insert) adds a new one, [`modify`](Self::modify) applies one
 ///   [`Change`] and [`roll`](Self::roll) one [`Roll`] to the record *as stored at that

@@ -3,12 +3,11 @@
 use std::process::ExitCode;
 
 use actix_web::{App, HttpServer};
-use apikeys_examples::{ServerArgs, actix_app, announce, prepare};
-use clap::Parser;
+use apikeys_examples::{ServerArgs, actix_app, announce, create_startup_key, prepare};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let args = ServerArgs::parse();
+    let args = ServerArgs::parse_or_exit();
     let keys = match prepare(&args).await {
         Ok(keys) => keys,
         Err(error) => {
@@ -16,9 +15,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let server = HttpServer::new(move || App::new().configure(actix_app::configure(keys.clone())))
-        .workers(2)
-        .bind(args.addr);
+    let app_keys = keys.clone();
+    let server =
+        HttpServer::new(move || App::new().configure(actix_app::configure(app_keys.clone())))
+            .workers(2)
+            .bind(args.addr);
     let server = match server {
         Ok(server) => server,
         Err(error) => {
@@ -26,6 +27,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The key is made only now that the address is bound.
+    if let Err(error) = create_startup_key(&keys, &args).await {
+        eprintln!("actix-server: {error}");
+        return ExitCode::FAILURE;
+    }
     for addr in server.addrs() {
         announce(addr);
     }

@@ -3,11 +3,10 @@
 use std::process::ExitCode;
 
 use apikeys_examples::{ServerArgs, axum_app, prepare_and_bind};
-use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = ServerArgs::parse();
+    let args = ServerArgs::parse_or_exit();
     let (keys, listener) = match prepare_and_bind("axum-server", &args).await {
         Ok(started) => started,
         Err(code) => return code,

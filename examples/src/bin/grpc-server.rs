@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use apikeys_examples::{ServerArgs, prepare_and_bind};
 use apikeys_tonic::ApiKeyLayer;
-use clap::{CommandFactory, FromArgMatches};
+use clap::CommandFactory;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
@@ -55,6 +55,5 @@ fn parse_args() -> ServerArgs {
         .name("grpc-server")
         .about("An example gRPC server: grpc.health.v1.Health behind API keys (Watch needs scope health:watch).")
         .mut_arg("addr", |addr| addr.default_value("127.0.0.1:50051"));
-    let matches = command.get_matches();
-    ServerArgs::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+    ServerArgs::parse_with(command)
 }

@@ -1,20 +1,27 @@
 //! Try apikeys in one command: `cargo run -p apikeys-examples --bin quickstart`.
 //!
-//! Opens (or creates) `./apikeys-demo.redb`, creates a key named `quickstart` with scope
-//! `heroes:read` and an admin key, prints them with ready `curl` lines and the admin's URL,
-//! and serves the axum example routes and the admin (`/admin`) on 127.0.0.1:8000 (`--addr`
-//! to change).
+//! Opens (or creates) `./apikeys-demo.redb`, binds 127.0.0.1:8000 (`--addr` to change),
+//! replaces the key named `quickstart` with a new one with scope `heroes:read` (a key's
+//! plaintext is never stored, so the previous one cannot be shown again; deleting it keeps
+//! runs from piling up keys), prints it with ready `curl` lines, and serves the axum example
+//! routes and the admin at `/admin`, with a fresh admin key (named `quickstart admin`, scope
+//! `apikeys:admin`, replaced the same way) and the admin's URL.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use apikeys::{ApiKeys, NewKey};
+use apikeys::{ApiKeys, Error, ListQuery, NewKey};
 use apikeys_examples::{HEROES_SCOPE, announce, axum_app, print_created_key};
 use apikeys_redb::RedbStore;
 use clap::Parser;
 
 /// The demo's store file, in the current directory.
 const STORE: &str = "apikeys-demo.redb";
+
+/// The name of the key quickstart makes (and replaces on the next run).
+const KEY_NAME: &str = "quickstart";
+/// The name of the admin key quickstart makes (and replaces on the next run).
+const ADMIN_KEY_NAME: &str = "quickstart admin";
 
 #[derive(Debug, Parser)]
 #[command(about = "Creates a demo key and serves the example routes with axum.")]
@@ -35,8 +42,23 @@ async fn main() -> ExitCode {
         }
     };
     let keys = ApiKeys::new(store);
+    // Bound before any key is made: a second quickstart on a busy port changes nothing.
+    let listener = match tokio::net::TcpListener::bind(args.addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("quickstart: cannot listen on {}: {error}", args.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    let replaced = match delete_previous_keys(&keys).await {
+        Ok(replaced) => replaced,
+        Err(error) => {
+            eprintln!("quickstart: cannot remove the previous {KEY_NAME} key: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let created = match keys
-        .create(NewKey::named("quickstart").scope(HEROES_SCOPE))
+        .create(NewKey::named(KEY_NAME).scope(HEROES_SCOPE))
         .await
     {
         Ok(created) => created,
@@ -46,7 +68,7 @@ async fn main() -> ExitCode {
         }
     };
     let admin_key = match keys
-        .create(NewKey::named("quickstart admin").scope(apikeys_admin::DEFAULT_SCOPE))
+        .create(NewKey::named(ADMIN_KEY_NAME).scope(apikeys_admin::DEFAULT_SCOPE))
         .await
     {
         Ok(created) => created,
@@ -55,15 +77,14 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match tokio::net::TcpListener::bind(args.addr).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("quickstart: cannot listen on {}: {error}", args.addr);
-            return ExitCode::FAILURE;
-        }
-    };
     let addr = listener.local_addr().unwrap_or(args.addr);
     println!("Keys are stored (hashed) in ./{STORE}.");
+    if replaced > 0 {
+        println!(
+            "Deleted the {KEY_NAME} key of the previous run (its plaintext is never stored, so \
+             it cannot be shown again) and made a new one."
+        );
+    }
     print_created_key(&created);
     let key = created.key.expose_secret();
     println!();
@@ -75,7 +96,10 @@ async fn main() -> ExitCode {
     println!();
     println!("Manage keys in a browser while the server runs:");
     println!("  admin: http://{addr}/admin/");
-    println!("  admin key (paste it on the login page; scope {}):", apikeys_admin::DEFAULT_SCOPE);
+    println!(
+        "  admin key (paste it on the login page; scope {}):",
+        apikeys_admin::DEFAULT_SCOPE
+    );
     println!("  {}", admin_key.key.expose_secret());
     println!("or through the admin's JSON API:");
     println!(
@@ -100,4 +124,28 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// Deletes every key named [`KEY_NAME`] (normally the one of the previous run); returns how
+/// many.
+async fn delete_previous_keys(keys: &ApiKeys) -> Result<usize, Error> {
+    let mut previous = Vec::new();
+    let mut query = ListQuery::new().search(KEY_NAME);
+    loop {
+        let page = keys.list(&query).await?;
+        previous.extend(
+            page.keys
+                .into_iter()
+                .filter(|key| key.name == KEY_NAME || key.name == ADMIN_KEY_NAME)
+                .map(|key| key.prefix),
+        );
+        match page.next {
+            Some(next) => query = query.after(next),
+            None => break,
+        }
+    }
+    for prefix in &previous {
+        keys.delete(prefix).await?;
+    }
+    Ok(previous.len())
 }

@@ -1,7 +1,9 @@
 //! Conformance suites, run by every store and every HTTP adapter from its own tests.
 //!
 //! - [`store`]: the [`KeyStore`] contract, including concurrent writers.
-//! - [`http`]: the HTTP behaviour of DESIGN.md, through a small harness each adapter writes.
+//! - [`http`]: the HTTP behaviour of
+//!   [docs/architecture.md](https://github.com/apikeys-rs/apikeys/blob/main/docs/architecture.md),
+//!   through a small harness each adapter writes.
 
 pub mod http;
 pub mod store;

@@ -598,6 +598,17 @@ pub async fn concurrent_writers(store: Arc<dyn KeyStore>) {
 /// A revocation through one handle is refused by the very next verification through
 /// another handle on the same storage. For stores with more than one handle.
 pub async fn revocation_visible_across_handles(a: Arc<dyn KeyStore>, b: Arc<dyn KeyStore>) {
+    revocation_visible_across_handles_within(a, b, std::time::Duration::ZERO).await;
+}
+
+/// The same for a store whose handles cache records with a staleness bound (its flag):
+/// after a revocation through one handle, the other refuses the key within `bound`, and
+/// from then on. The reader has verified the key just before, so a cache holds it.
+pub async fn revocation_visible_across_handles_within(
+    a: Arc<dyn KeyStore>,
+    b: Arc<dyn KeyStore>,
+    bound: std::time::Duration,
+) {
     let writer = ApiKeys::builder_shared(a).build();
     let reader = ApiKeys::builder_shared(b).build();
     for _ in 0..3 {
@@ -606,11 +617,26 @@ pub async fn revocation_visible_across_handles(a: Arc<dyn KeyStore>, b: Arc<dyn 
             .await
             .expect("create");
         let secret = created.key.expose_secret();
-        reader
-            .verify(secret)
-            .await
-            .expect("visible through the other handle");
+        for _ in 0..3 {
+            reader
+                .verify(secret)
+                .await
+                .expect("visible through the other handle");
+        }
         writer.revoke(created.key.prefix()).await.expect("revoke");
+        let revoked = std::time::Instant::now();
+        loop {
+            match reader.verify(secret).await {
+                Err(VerifyError::Denied(Denial::Revoked)) => break,
+                Ok(_) if revoked.elapsed() < bound => {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+                other => panic!(
+                    "still {other:?} {:?} after the revocation (bound {bound:?})",
+                    revoked.elapsed()
+                ),
+            }
+        }
         assert!(matches!(
             reader.verify(secret).await,
             Err(VerifyError::Denied(Denial::Revoked))
