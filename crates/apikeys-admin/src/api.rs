@@ -47,6 +47,10 @@ fn invalid(field: &str, detail: impl std::fmt::Display) -> AdminResponse {
     )
 }
 
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the answer, made once per request"
+)]
 fn body<T: serde::de::DeserializeOwned>(request: &AdminRequest) -> Result<T, AdminResponse> {
     serde_json::from_slice(&request.body)
         .map_err(|e| api_error(StatusCode::BAD_REQUEST, "invalid_json", e))

@@ -53,6 +53,10 @@ fn prefix_param() -> Value {
 }
 
 /// The document, with the mount as the server URL.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one literal document, read top to bottom"
+)]
 pub(crate) fn document(mount: &str) -> Value {
     let action = |summary: &str| {
         json!({

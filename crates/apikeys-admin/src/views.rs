@@ -47,6 +47,10 @@ pub(crate) fn page(ctx: Option<&Ctx<'_>>, title: &str, content: Markup) -> Marku
     layout(mount, ctx, title, content)
 }
 
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "templates take the markup they embed"
+)]
 fn layout(mount: &str, ctx: Option<&Ctx<'_>>, title: &str, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -220,12 +224,16 @@ fn filters_paged(filters: &Filters) -> bool {
     !(filters.search.is_empty() && filters.status.is_empty() && filters.owner.is_empty())
 }
 
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "templates take the markup they embed"
+)]
 fn field_row(label: &str, value: Markup) -> Markup {
     html! { tr { th { (label) } td { (value) } } }
 }
 
 fn event_text(event: &AuditEvent) -> String {
-    let details = serde_json::to_value(event)
+    serde_json::to_value(event)
         .ok()
         .and_then(|v| match v {
             serde_json::Value::Object(mut map) => {
@@ -236,8 +244,7 @@ fn event_text(event: &AuditEvent) -> String {
             }
             _ => None,
         })
-        .unwrap_or_default();
-    details
+        .unwrap_or_default()
 }
 
 pub(crate) fn key_page(

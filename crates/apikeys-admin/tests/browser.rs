@@ -37,10 +37,15 @@ async fn start_driver() -> (Driver, String) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("chromedriver (Debian package chromium-driver) must be installed: .ci/test installs it");
+        .expect(
+            "chromedriver (Debian package chromium-driver) must be installed: .ci/test installs it",
+        );
     let driver = Driver(child);
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return (driver, format!("http://127.0.0.1:{port}"));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -80,7 +85,9 @@ async fn shot(client: &Client, name: &str) {
 }
 
 async fn serve(fixture: &Fixture) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     // The application: one protected route, and the admin.
     let app = axum::Router::new()
@@ -93,7 +100,9 @@ async fn serve(fixture: &Fixture) -> SocketAddr {
 
 async fn ping(addr: SocketAddr, key: &str) -> u16 {
     let auth = format!("Api-Key {key}");
-    send(addr, "GET", "/ping", &[("authorization", &auth)], b"").await.status
+    send(addr, "GET", "/ping", &[("authorization", &auth)], b"")
+        .await
+        .status
 }
 
 async fn fill(client: &Client, css: &str, text: &str) {
@@ -106,7 +115,13 @@ async fn fill(client: &Client, css: &str, text: &str) {
 /// one has loaded (WebDriver's click does not always wait for a form's navigation).
 async fn click(client: &Client, css: &str) {
     let old = client.find(Locator::Css("html")).await.expect("a page");
-    client.find(Locator::Css(css)).await.expect(css).click().await.expect("click");
+    client
+        .find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect("click");
     for _ in 0..100 {
         let stale = old.tag_name().await.is_err();
         let ready = client
@@ -142,7 +157,14 @@ async fn a_person_manages_keys_in_chromium() {
     let base = format!("http://{addr}/admin");
 
     client.goto(&format!("{base}/")).await.expect("goto");
-    assert!(client.current_url().await.expect("url").path().ends_with("/admin/login"));
+    assert!(
+        client
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/admin/login")
+    );
     shot(&client, "01-login").await;
     fill(&client, "#key", &fixture.admin_key).await;
     click(&client, "form button[type=submit]").await;
@@ -170,15 +192,24 @@ async fn a_person_manages_keys_in_chromium() {
 
     client.refresh().await.expect("reload");
     let source = client.source().await.expect("source");
-    assert!(!source.contains(&key) && client.find(Locator::Id("new-key")).await.is_err(), "shown twice");
+    assert!(
+        !source.contains(&key) && client.find(Locator::Id("new-key")).await.is_err(),
+        "shown twice"
+    );
     shot(&client, "05-new-key-gone").await;
     client.back().await.expect("back");
-    assert!(!client.source().await.expect("source").contains(&key), "shown again after back");
+    assert!(
+        !client.source().await.expect("source").contains(&key),
+        "shown again after back"
+    );
 
     client.goto(&format!("{base}/")).await.expect("goto");
     fill(&client, "#search", "browser").await;
     click(&client, "form.search button[type=submit]").await;
-    let rows = client.find_all(Locator::Css("#keys tbody tr")).await.expect("rows");
+    let rows = client
+        .find_all(Locator::Css("#keys tbody tr"))
+        .await
+        .expect("rows");
     assert_eq!(rows.len(), 1, "search found one key");
     shot(&client, "06-search").await;
     click(&client, &format!("a[href='/admin/keys/{prefix}']")).await;
@@ -191,15 +222,26 @@ async fn a_person_manages_keys_in_chromium() {
     assert_ne!(successor, key);
     shot(&client, "08-rolled").await;
 
-    client.goto(&format!("{base}/keys/{prefix}")).await.expect("goto");
+    client
+        .goto(&format!("{base}/keys/{prefix}"))
+        .await
+        .expect("goto");
     click(&client, "#revoke").await;
     shot(&client, "09-revoke-confirm").await;
-    assert_eq!(ping(addr, &key).await, 200, "the confirmation page alone revoked nothing");
+    assert_eq!(
+        ping(addr, &key).await,
+        200,
+        "the confirmation page alone revoked nothing"
+    );
     click(&client, "#confirm-revoke").await;
     assert_eq!(text(&client, "#status").await, "revoked");
     shot(&client, "10-revoked").await;
 
     assert_eq!(ping(addr, &key).await, 401, "the revoked key still works");
-    assert_eq!(ping(addr, &successor).await, 200, "the successor does not work");
+    assert_eq!(
+        ping(addr, &successor).await,
+        200,
+        "the successor does not work"
+    );
     client.close().await.expect("close");
 }
