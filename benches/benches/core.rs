@@ -1,5 +1,6 @@
 //! The core's per-request costs: key generation, header extraction, SHA-512
-//! hash-and-compare, `ApiKeys::verify` on a `MemoryStore`, and Argon2/scrypt verification
+//! hash-and-compare, `ApiKeys::verify` on a `MemoryStore` (with last-used recording off and
+//! on), and Argon2/scrypt verification
 //! at their default parameters; and the floors under them (OS randomness, one SHA-512,
 //! one `HeaderMap` lookup), to tell the core's own cost from what it cannot avoid.
 
@@ -38,6 +39,7 @@ fn header_extraction(c: &mut Criterion) {
         b.iter(|| {
             extractor
                 .extract(black_box(&headers), None)
+                .expect("one Authorization header")
                 .expect("key present")
         });
     });
@@ -60,11 +62,11 @@ fn sha512_hash_and_compare(c: &mut Criterion) {
     });
 }
 
-fn verify_memory_store(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    let keys = ApiKeys::new(MemoryStore::new());
+/// A manager over a `MemoryStore` of `STORE_KEYS + 1` keys, and the key to verify.
+fn memory_keys(
+    runtime: &tokio::runtime::Runtime,
+    keys: ApiKeys,
+) -> (ApiKeys, apikeys::PlaintextKey) {
     let key = runtime.block_on(async {
         for i in 0..STORE_KEYS {
             keys.create(NewKey::named(format!("client-{i}")))
@@ -76,6 +78,16 @@ fn verify_memory_store(c: &mut Criterion) {
             .expect("create")
             .key
     });
+    (keys, key)
+}
+
+/// `ApiKeys::verify` with the default configuration (last-used recording on).
+fn verify_memory_store(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let (keys, key) = memory_keys(&runtime, ApiKeys::new(MemoryStore::new()));
     c.bench_function("verify_memory_store", |b| {
         b.to_async(&runtime).iter(|| async {
             keys.verify(black_box(key.expose_secret()))
@@ -83,6 +95,31 @@ fn verify_memory_store(c: &mut Criterion) {
                 .expect("valid key")
         });
     });
+}
+
+/// What recording last-used times adds to a grant: the same verification without and
+/// with it (default 60 s write-behind interval, so the measured loop only remembers uses;
+/// the batch write happens on the interval task, off the request path).
+fn verify_last_used(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let mut group = c.benchmark_group("verify_last_used");
+    for (name, builder) in [
+        ("off", ApiKeys::builder(MemoryStore::new()).without_last_used()),
+        ("on", ApiKeys::builder(MemoryStore::new())),
+    ] {
+        let (keys, key) = memory_keys(&runtime, builder.build());
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                keys.verify(black_box(key.expose_secret()))
+                    .await
+                    .expect("valid key")
+            });
+        });
+    }
+    group.finish();
 }
 
 fn slow_hashers(c: &mut Criterion) {
@@ -143,6 +180,7 @@ fn main() {
     header_extraction(&mut c);
     sha512_hash_and_compare(&mut c);
     verify_memory_store(&mut c);
+    verify_last_used(&mut c);
     slow_hashers(&mut c);
     c.final_summary();
 }

@@ -43,16 +43,12 @@ pub fn key(i: u64) -> String {
 /// The stored record of key number `i`, created at `created`.
 pub fn record(hashers: &Hashers, i: u64, created: OffsetDateTime) -> ApiKey {
     let key = key(i);
-    ApiKey {
-        prefix: key[..8].to_owned(),
-        hashed_key: hashers.hash(key.as_bytes()).expect("SHA-512 hashes"),
-        name: format!("bench key {i}"),
+    ApiKey::new(
+        &key[..8],
+        hashers.hash(key.as_bytes()).expect("SHA-512 hashes"),
+        format!("bench key {i}"),
         created,
-        expires: None,
-        revoked: false,
-        scopes: std::collections::BTreeSet::new(),
-        metadata: apikeys::Metadata::new(),
-    }
+    )
 }
 
 /// How a build went.

@@ -11,7 +11,9 @@ use apikeys::{ApiKeys, DenialResponse, VerifyError};
 type Respond = dyn Fn(&VerifyError) -> HttpResponse + Send + Sync;
 
 /// What the extractors need: the [`ApiKeys`] manager (with its key sources) and, optionally,
-/// the application's own denial response. Register it with `App::app_data(config)`.
+/// the application's own denial response. Register it with `App::app_data(config)`, or
+/// wrapped in `web::Data` as actix-web's guide does with shared state; a bare [`ApiKeys`]
+/// (plain or in `web::Data`) works too.
 ///
 /// ```
 /// use actix_web::{App, HttpResponse};
@@ -54,8 +56,8 @@ impl ApiKeyConfig {
         &self.keys
     }
 
-    pub(crate) fn error(&self, error: VerifyError) -> ApiKeyError {
-        ApiKeyError {
+    pub(crate) fn error(&self, error: VerifyError) -> ApiKeyRejection {
+        ApiKeyRejection {
             error,
             on_denial: self.on_denial.clone(),
         }
@@ -91,32 +93,33 @@ pub fn denial_response(error: &VerifyError) -> HttpResponse {
     response.body(denial.body)
 }
 
-/// A refused request, as an actix-web error whose response is the configured one.
-pub struct ApiKeyError {
+/// A refused request, as an actix-web error whose response is the configured one. The
+/// same name as the rejections of apikeys-axum and apikeys-warp.
+pub struct ApiKeyRejection {
     error: VerifyError,
     on_denial: Option<Arc<Respond>>,
 }
 
-impl ApiKeyError {
+impl ApiKeyRejection {
     /// The verification outcome.
     pub fn error(&self) -> &VerifyError {
         &self.error
     }
 }
 
-impl fmt::Debug for ApiKeyError {
+impl fmt::Debug for ApiKeyRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ApiKeyError").field(&self.error).finish()
+        f.debug_tuple("ApiKeyRejection").field(&self.error).finish()
     }
 }
 
-impl fmt::Display for ApiKeyError {
+impl fmt::Display for ApiKeyRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.error, f)
     }
 }
 
-impl ResponseError for ApiKeyError {
+impl ResponseError for ApiKeyRejection {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.error.response().status)
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -129,3 +132,10 @@ impl ResponseError for ApiKeyError {
         }
     }
 }
+
+/// The former name of [`ApiKeyRejection`].
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed ApiKeyRejection, as in apikeys-axum and apikeys-warp"
+)]
+pub type ApiKeyError = ApiKeyRejection;

@@ -7,8 +7,9 @@ use std::ops::Deref;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
+use actix_web::web;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use apikeys::{Denial, VerifiedKey};
+use apikeys::{ApiKeys, Denial, Presence, VerifiedKey};
 
 use crate::config::ApiKeyConfig;
 use crate::headers::{Headers, query};
@@ -20,7 +21,7 @@ type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 /// Extracts the request's verified API key; refuses the request (401/403/503) otherwise.
 ///
 /// Needs an [`ApiKeyConfig`] in the app data. `Verified<S>` also requires the [`Scopes`] of
-/// `S`. Behind [`RequireApiKey`](crate::RequireApiKey), the middleware's verified key is
+/// `S`. Behind [`ApiKeyMiddleware`](crate::ApiKeyMiddleware), the middleware's verified key is
 /// reused rather than verified again. It dereferences to [`VerifiedKey`]. (actix-web's
 /// `Option<T>` turns any refusal into `None`; use [`MaybeVerified`] for optional keys.)
 ///
@@ -105,7 +106,7 @@ impl<S: Scopes> FromRequest for Verified<S> {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
         Box::pin(async move {
-            match resolve::<S>(&request, true).await? {
+            match resolve::<S>(&request, Presence::Required).await? {
                 Some(key) => Ok(Self {
                     key,
                     scopes: PhantomData,
@@ -124,7 +125,7 @@ impl<S: Scopes> FromRequest for MaybeVerified<S> {
         let request = request.clone();
         Box::pin(async move {
             Ok(Self {
-                key: resolve::<S>(&request, false).await?,
+                key: resolve::<S>(&request, Presence::Optional).await?,
                 scopes: PhantomData,
             })
         })
@@ -132,43 +133,57 @@ impl<S: Scopes> FromRequest for MaybeVerified<S> {
 }
 
 /// The configuration that answers for this request: the guarding middleware's, else the
-/// app data's.
+/// app data's, registered as actix-web users do: `app_data(config)` or
+/// `app_data(web::Data::new(config))`, with an [`ApiKeyConfig`] or a bare `ApiKeys`.
 fn config_for(request: &HttpRequest) -> Result<ApiKeyConfig, actix_web::Error> {
     if let Some(Guarded(config)) = request.extensions().get::<Guarded>() {
         return Ok(config.clone());
     }
-    request.app_data::<ApiKeyConfig>().cloned().ok_or_else(|| {
-        tracing::error!("apikeys-actix: no ApiKeyConfig registered with App::app_data");
+    let found = request
+        .app_data::<ApiKeyConfig>()
+        .cloned()
+        .or_else(|| {
+            request
+                .app_data::<web::Data<ApiKeyConfig>>()
+                .map(|data| data.get_ref().clone())
+        })
+        .or_else(|| {
+            request
+                .app_data::<ApiKeys>()
+                .cloned()
+                .map(ApiKeyConfig::new)
+        })
+        .or_else(|| {
+            request
+                .app_data::<web::Data<ApiKeys>>()
+                .map(|data| ApiKeyConfig::new(data.get_ref().clone()))
+        });
+    found.ok_or_else(|| {
+        tracing::error!(
+            "apikeys-actix: no ApiKeyConfig or ApiKeys in the app data; register one with \
+             App::app_data(ApiKeyConfig::new(keys)) or App::app_data(web::Data::new(keys)), \
+             or wrap the routes in ApiKeyMiddleware"
+        );
         actix_web::error::ErrorInternalServerError("API key verification is not configured")
     })
 }
 
-/// The key a middleware verified, or else the request's key verified now.
+/// The core's one rule for adapters: the key a middleware verified, else the request's key.
 async fn resolve<S: Scopes>(
     request: &HttpRequest,
-    required: bool,
+    presence: Presence,
 ) -> Result<Option<VerifiedKey>, actix_web::Error> {
-    let guarded = request.extensions().get::<VerifiedKey>().cloned();
-    if let Some(key) = guarded {
-        return match key.require_scopes(S::SCOPES) {
-            Ok(()) => Ok(Some(key)),
-            Err(error) => Err(config_for(request)?.error(error).into()),
-        };
-    }
     let config = config_for(request)?;
-    let headers = Headers(request.headers());
-    let query = query(request.query_string());
-    let result = if required {
-        config
-            .keys
-            .authenticate(&headers, query, S::SCOPES)
-            .await
-            .map(Some)
-    } else {
-        config
-            .keys
-            .authenticate_optional(&headers, query, S::SCOPES)
-            .await
-    };
-    result.map_err(|error| config.error(error).into())
+    let earlier = request.extensions().get::<VerifiedKey>().cloned();
+    config
+        .keys
+        .authenticate_request(
+            earlier.as_ref(),
+            &Headers(request.headers()),
+            query(request.query_string()),
+            S::SCOPES,
+            presence,
+        )
+        .await
+        .map_err(|error| config.error(error).into())
 }

@@ -5,9 +5,13 @@ mod extract;
 mod headers;
 mod middleware;
 
-pub use crate::config::{ApiKeyConfig, ApiKeyError, denial_response};
+#[allow(deprecated)]
+pub use crate::config::ApiKeyError;
+pub use crate::config::{ApiKeyConfig, ApiKeyRejection, denial_response};
 pub use crate::extract::{MaybeVerified, Verified};
-pub use crate::middleware::{RequireApiKey, RequireApiKeyService};
+#[allow(deprecated)]
+pub use crate::middleware::RequireApiKey;
+pub use crate::middleware::{ApiKeyMiddleware, ApiKeyMiddlewareService};
 pub use apikeys::{NoScopes, Scopes, scopes};
 
 /// Re-exported so applications need not name the core crate for the common types.

@@ -9,10 +9,12 @@ use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, HttpMessage};
 
+use apikeys::{Denial, Presence, VerifiedKey};
+
 use crate::config::ApiKeyConfig;
 use crate::headers::{Headers, query};
 
-/// Marks a request that a [`RequireApiKey`] let through, with the configuration that
+/// Marks a request that a [`ApiKeyMiddleware`] let through, with the configuration that
 /// answers for it (extractors behind the middleware use its denial response).
 #[derive(Clone)]
 pub(crate) struct Guarded(pub(crate) ApiKeyConfig);
@@ -25,24 +27,24 @@ pub(crate) struct Guarded(pub(crate) ApiKeyConfig);
 /// ```
 /// use actix_web::{App, web};
 /// use apikeys::VerifiedKey;
-/// use apikeys_actix::{ApiKeyConfig, RequireApiKey};
+/// use apikeys_actix::{ApiKeyConfig, ApiKeyMiddleware};
 ///
 /// let keys = apikeys::ApiKeys::new(apikeys::MemoryStore::new());
 /// let app = App::new().service(
 ///     web::scope("/admin")
-///         .wrap(RequireApiKey::new(keys).scopes(["admin"]))
+///         .wrap(ApiKeyMiddleware::new(keys).scopes(["admin"]))
 ///         .route("/stats", web::get().to(|key: web::ReqData<VerifiedKey>| async move {
 ///             format!("stats for {}", key.name())
 ///         })),
 /// );
 /// ```
 #[derive(Clone, Debug)]
-pub struct RequireApiKey {
+pub struct ApiKeyMiddleware {
     config: ApiKeyConfig,
     scopes: Arc<[String]>,
 }
 
-impl RequireApiKey {
+impl ApiKeyMiddleware {
     /// Requires a valid key, verified with `config` (an [`ApiKeyConfig`] or an
     /// [`ApiKeys`](apikeys::ApiKeys)).
     pub fn new(config: impl Into<ApiKeyConfig>) -> Self {
@@ -60,33 +62,33 @@ impl RequireApiKey {
     }
 }
 
-impl<Inner, B> Transform<Inner, ServiceRequest> for RequireApiKey
+impl<Inner, B> Transform<Inner, ServiceRequest> for ApiKeyMiddleware
 where
     Inner: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Transform = RequireApiKeyService<Inner>;
+    type Transform = ApiKeyMiddlewareService<Inner>;
     type InitError = ();
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: Inner) -> Self::Future {
-        ready(Ok(RequireApiKeyService {
+        ready(Ok(ApiKeyMiddlewareService {
             service: Rc::new(service),
             guard: self.clone(),
         }))
     }
 }
 
-/// The service [`RequireApiKey`] wraps around `Inner`.
+/// The service [`ApiKeyMiddleware`] wraps around `Inner`.
 #[derive(Debug)]
-pub struct RequireApiKeyService<Inner> {
+pub struct ApiKeyMiddlewareService<Inner> {
     service: Rc<Inner>,
-    guard: RequireApiKey,
+    guard: ApiKeyMiddleware,
 }
 
-impl<Inner, B> Service<ServiceRequest> for RequireApiKeyService<Inner>
+impl<Inner, B> Service<ServiceRequest> for ApiKeyMiddlewareService<Inner>
 where
     Inner: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: 'static,
@@ -101,15 +103,21 @@ where
         let service = Rc::clone(&self.service);
         let guard = self.guard.clone();
         Box::pin(async move {
+            let scopes: Vec<&str> = guard.scopes.iter().map(String::as_str).collect();
+            // A key an outer middleware verified is reused (checked for these scopes).
+            let earlier = request.extensions().get::<VerifiedKey>().cloned();
             let verified = guard
                 .config
                 .keys
-                .authenticate(
+                .authenticate_request(
+                    earlier.as_ref(),
                     &Headers(request.headers()),
                     query(request.query_string()),
-                    &guard.scopes,
+                    &scopes,
+                    Presence::Required,
                 )
-                .await;
+                .await
+                .and_then(|key| key.ok_or_else(|| Denial::Missing.into()));
             match verified {
                 Ok(key) => {
                     request.extensions_mut().insert(key);
@@ -126,3 +134,10 @@ where
         })
     }
 }
+
+/// The former name of [`ApiKeyMiddleware`].
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed ApiKeyMiddleware, like apikeys-axum's ApiKeyLayer"
+)]
+pub type RequireApiKey = ApiKeyMiddleware;

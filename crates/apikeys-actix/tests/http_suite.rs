@@ -13,7 +13,7 @@ use std::pin::Pin;
 use actix_web::{App, test, web};
 use apikeys::testing::http::{ANONYMOUS, HttpHarness, SCOPE, TestRequest, TestResponse, run_all};
 use apikeys::{ApiKeys, VerifiedKey};
-use apikeys_actix::{ApiKeyConfig, MaybeVerified, RequireApiKey, Verified};
+use apikeys_actix::{ApiKeyConfig, ApiKeyMiddleware, MaybeVerified, Verified};
 use tokio::sync::{mpsc, oneshot};
 
 apikeys_actix::scopes!(HeroesRead = [SCOPE]);
@@ -111,12 +111,12 @@ fn serve_middleware(
                 .route("/public", web::get().to(|| async { "public" }))
                 .service(
                     web::resource("/ping")
-                        .wrap(RequireApiKey::new(keys.clone()))
+                        .wrap(ApiKeyMiddleware::new(keys.clone()))
                         .route(web::get().to(from_extensions)),
                 )
                 .service(
                     web::resource("/scoped")
-                        .wrap(RequireApiKey::new(keys).scopes([SCOPE]))
+                        .wrap(ApiKeyMiddleware::new(keys).scopes([SCOPE]))
                         .route(web::get().to(from_extensions)),
                 )
                 .route("/optional", web::get().to(optional)),

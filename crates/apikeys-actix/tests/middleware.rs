@@ -8,7 +8,7 @@ use apikeys::testing::FailingStore;
 use apikeys::testing::http::TestRequest;
 use apikeys::testing::keys_with;
 use apikeys::{ApiKeys, DenialResponse, NewKey, VerifiedKey, VerifyError};
-use apikeys_actix::{ApiKeyConfig, RequireApiKey, Verified, denial_response};
+use apikeys_actix::{ApiKeyConfig, ApiKeyMiddleware, Verified, denial_response};
 
 apikeys_actix::scopes!(Admin = ["admin"]);
 
@@ -33,7 +33,7 @@ async fn middleware_protects_a_scope_and_requires_scopes() {
             .route("/open", web::get().to(|| async { "open" }))
             .service(
                 web::scope("/api")
-                    .wrap(RequireApiKey::new(keys).scopes(["read", "write"]))
+                    .wrap(ApiKeyMiddleware::new(keys).scopes(["read", "write"]))
                     .route("/a", web::get().to(name))
                     .route("/b", web::get().to(name)),
             ),
@@ -94,7 +94,7 @@ async fn middleware_custom_denial_response_also_serves_extractors_behind_it() {
     let app = test::init_service(
         App::new().service(
             web::scope("")
-                .wrap(RequireApiKey::new(
+                .wrap(ApiKeyMiddleware::new(
                     ApiKeyConfig::new(keys).on_denial(teapot),
                 ))
                 .route("/", web::get().to(name))
@@ -124,7 +124,7 @@ async fn extractor_reuses_the_middlewares_verification() {
     // key the middleware verified instead of verifying again.
     let failing = ApiKeyConfig::new(ApiKeys::new(FailingStore));
     let guarded = test::init_service(App::new().app_data(failing.clone()).service(
-        web::scope("").wrap(RequireApiKey::new(keys)).route(
+        web::scope("").wrap(ApiKeyMiddleware::new(keys)).route(
             "/",
             web::get().to(|k: Verified<Admin>| async move { k.name().to_owned() }),
         ),
@@ -153,4 +153,26 @@ async fn extractor_without_configuration_is_a_server_error_not_a_grant() {
     .await;
     let response = common::call(&app, TestRequest::get("/").api_key(&key)).await;
     assert_eq!(response.status, 500);
+}
+
+/// actix-web's guide puts shared state in `web::Data`; the extractors find the
+/// configuration there too, and a bare `ApiKeys` as well, instead of answering 500.
+#[actix_web::test]
+async fn configuration_in_web_data_works() {
+    async fn ping<D: 'static>(data: D, key: &str) -> (u16, u16) {
+        let app = test::init_service(App::new().app_data(data).route(
+            "/",
+            web::get().to(|k: Verified| async move { k.name().to_owned() }),
+        ))
+        .await;
+        let granted = common::call(&app, TestRequest::get("/").api_key(key)).await;
+        let refused = common::call(&app, TestRequest::get("/")).await;
+        (granted.status, refused.status)
+    }
+    let (keys, key) = keys_with(&[]).await;
+    let teapot_config = ApiKeyConfig::new(keys.clone()).on_denial(teapot);
+    assert_eq!(ping(web::Data::new(teapot_config), &key).await, (200, 418));
+    assert_eq!(ping(web::Data::new(keys.clone()), &key).await, (200, 401));
+    assert_eq!(ping(keys.clone(), &key).await, (200, 401));
+    assert_eq!(ping(ApiKeyConfig::new(keys), &key).await, (200, 401));
 }

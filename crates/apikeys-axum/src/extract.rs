@@ -4,12 +4,13 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use apikeys::{ApiKeys, Denial, VerifiedKey, VerifyError};
+use apikeys::{ApiKeys, Denial, Presence, VerifiedKey, VerifyError};
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
-use crate::response::{OnDenial, respond};
+use crate::response::{OnDenial, respond, standard_status};
 use crate::{NoScopes, Scopes};
 
 /// Extracts the request's verified API key; refuses the request (401/403/503) otherwise.
@@ -91,6 +92,15 @@ impl ApiKeyRejection {
     pub fn error(&self) -> &VerifyError {
         &self.error
     }
+
+    /// The status this rejection answers with, like axum's own rejections: 401, 403 or
+    /// 503 for the standard response, or whatever a custom [`OnDenial`] chooses.
+    pub fn status(&self) -> StatusCode {
+        match &self.on_denial {
+            Some(custom) => custom.respond(&self.error).status(),
+            None => standard_status(&self.error),
+        }
+    }
 }
 
 impl IntoResponse for ApiKeyRejection {
@@ -108,7 +118,7 @@ where
     type Rejection = ApiKeyRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, Self::Rejection> {
-        match authenticate::<S>(parts, &ApiKeys::from_ref(state), true).await {
+        match authenticate::<S>(parts, &ApiKeys::from_ref(state), Presence::Required).await {
             Ok(Some(key)) => Ok(Self::new(key)),
             Ok(None) => Err(rejection(parts, Denial::Missing.into())),
             Err(error) => Err(rejection(parts, error)),
@@ -128,7 +138,7 @@ where
         parts: &mut Parts,
         state: &State,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match authenticate::<S>(parts, &ApiKeys::from_ref(state), false).await {
+        match authenticate::<S>(parts, &ApiKeys::from_ref(state), Presence::Optional).await {
             Ok(key) => Ok(key.map(Self::new)),
             Err(error) => Err(rejection(parts, error)),
         }
@@ -151,22 +161,18 @@ fn rejection(parts: &Parts, error: VerifyError) -> ApiKeyRejection {
     }
 }
 
-/// The key a layer verified, or else the request's key verified now.
+/// The core's one rule for adapters: the key a layer verified, else the request's key.
 async fn authenticate<S: Scopes>(
     parts: &Parts,
     keys: &ApiKeys,
-    required: bool,
+    presence: Presence,
 ) -> Result<Option<VerifiedKey>, VerifyError> {
-    if let Some(key) = parts.extensions.get::<VerifiedKey>() {
-        return key.require_scopes(S::SCOPES).map(|()| Some(key.clone()));
-    }
-    let query = parts.uri.query();
-    if required {
-        keys.authenticate(&parts.headers, query, S::SCOPES)
-            .await
-            .map(Some)
-    } else {
-        keys.authenticate_optional(&parts.headers, query, S::SCOPES)
-            .await
-    }
+    keys.authenticate_request(
+        parts.extensions.get::<VerifiedKey>(),
+        &parts.headers,
+        parts.uri.query(),
+        S::SCOPES,
+        presence,
+    )
+    .await
 }

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use apikeys::{ApiKeys, VerifyError};
+use apikeys::{ApiKeys, Denial, Presence, VerifiedKey, VerifyError};
 use axum::BoxError;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{Request, Response};
@@ -111,10 +111,19 @@ where
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         let config = self.config.clone();
         Box::pin(async move {
+            let scopes: Vec<&str> = config.scopes.iter().map(String::as_str).collect();
+            // A key an outer layer verified is reused (checked for this layer's scopes).
             let verified = config
                 .keys
-                .authenticate(request.headers(), request.uri().query(), &config.scopes)
-                .await;
+                .authenticate_request(
+                    request.extensions().get::<VerifiedKey>(),
+                    request.headers(),
+                    request.uri().query(),
+                    &scopes,
+                    Presence::Required,
+                )
+                .await
+                .and_then(|key| key.ok_or_else(|| Denial::Missing.into()));
             match verified {
                 Ok(key) => {
                     request.extensions_mut().insert(key);

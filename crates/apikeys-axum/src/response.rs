@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 /// 401 with `WWW-Authenticate: Api-Key`, 403 or 503, with a small generic JSON body. Custom handlers may start from it.
 pub fn denial_response(error: &VerifyError) -> Response {
     let denial = error.response();
-    let status = StatusCode::from_u16(denial.status).unwrap_or(StatusCode::UNAUTHORIZED);
+    let status = standard_status(error);
     let mut response = (
         status,
         [(
@@ -29,6 +29,11 @@ pub fn denial_response(error: &VerifyError) -> Response {
             .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     }
     response
+}
+
+/// The status of [`denial_response`] for `error`.
+pub(crate) fn standard_status(error: &VerifyError) -> StatusCode {
+    StatusCode::from_u16(error.response().status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
 }
 
 /// The application's own answer to refused requests, replacing [`denial_response`].

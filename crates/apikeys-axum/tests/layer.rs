@@ -139,3 +139,22 @@ async fn extractor_reuses_the_layers_verification() {
     assert_eq!(unavailable.status, 503);
     assert_eq!(unavailable.body, DenialResponse::UNAVAILABLE.body);
 }
+
+#[tokio::test]
+async fn rejection_status_is_what_it_answers_with() {
+    let (keys, key) = keys_with(&[]).await;
+    let status = |refused: Result<Verified<Admin>, apikeys_axum::ApiKeyRejection>| async move {
+        refused.map_or_else(
+            |e| e.status().as_u16().to_string(),
+            |_| "granted".to_owned(),
+        )
+    };
+    let app = Router::new().route("/s", get(status)).with_state(keys);
+    let missing = common::send(app.clone(), TestRequest::get("/s")).await;
+    assert_eq!(missing.body, "401");
+    let unscoped = common::send(app.clone(), TestRequest::get("/s").api_key(&key)).await;
+    assert_eq!(unscoped.body, "403");
+    let custom = app.layer(Extension(OnDenial::new(teapot)));
+    let missing = common::send(custom, TestRequest::get("/s")).await;
+    assert_eq!(missing.body, "418");
+}

@@ -1,10 +1,11 @@
 //! Writes the seed corpus of the `redb_record` target: real records of a few shapes as
-//! `apikeys-redb` encodes them, and their index entries.
+//! `apikeys-redb` encodes them (format version 2, and version 1 as 0.1 wrote them), and
+//! their index entries.
 //!
 //! `cargo run -p apikeys-fuzz-targets --example redb_record_seeds` (from the repository root).
 
 use apikeys::ApiKey;
-use apikeys_redb::fuzzing::{encode_index, encode_record};
+use apikeys_redb::fuzzing::{encode_index, encode_record, encode_record_v1};
 use serde_json::json;
 use time::macros::datetime;
 
@@ -12,16 +13,12 @@ fn main() -> std::io::Result<()> {
     let dir =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/redb_record");
     std::fs::create_dir_all(&dir)?;
-    let plain = ApiKey {
-        prefix: "Fz000000".into(),
-        hashed_key: format!("sha512$${}", "0123456789abcdef".repeat(8)),
-        name: "billing".into(),
-        created: datetime!(2026-03-04 05:06:07.123456 UTC),
-        expires: None,
-        revoked: false,
-        scopes: std::collections::BTreeSet::new(),
-        metadata: apikeys::Metadata::new(),
-    };
+    let plain = ApiKey::new(
+        "Fz000000",
+        format!("sha512$${}", "0123456789abcdef".repeat(8)),
+        "billing",
+        datetime!(2026-03-04 05:06:07.123456 UTC),
+    );
     let full = ApiKey {
         name: "billing ✓ 日本".into(),
         expires: Some(datetime!(1969-12-31 23:59:59.999999 UTC)),
@@ -64,6 +61,24 @@ fn main() -> std::io::Result<()> {
             ApiKey {
                 hashed_key: String::new(),
                 scopes: (0..20).map(|i| format!("scope:{i}")).collect(),
+                ..plain.clone()
+            },
+        ),
+        (
+            "lifecycle",
+            ApiKey {
+                owner: Some("org_42".into()),
+                disabled: true,
+                last_used: Some(datetime!(2026-03-05 00:00:00.000001 UTC)),
+                predecessor: Some("Fz00000p".into()),
+                successor: Some("Fz00000s".into()),
+                ..full.clone()
+            },
+        ),
+        (
+            "owner-only",
+            ApiKey {
+                owner: Some("o".into()),
                 ..plain
             },
         ),
@@ -72,6 +87,9 @@ fn main() -> std::io::Result<()> {
         let mut record = vec![0];
         record.extend(encode_record(key));
         std::fs::write(dir.join(format!("seed-record-{name}")), record)?;
+        let mut old = vec![0];
+        old.extend(encode_record_v1(key));
+        std::fs::write(dir.join(format!("seed-record-v1-{name}")), old)?;
         let mut index = vec![1];
         index.extend(encode_index(key));
         std::fs::write(dir.join(format!("seed-index-{name}")), index)?;

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use apikeys::{HeaderLookup, KeyExtractor, KeyFormat, KeySource};
+use apikeys::{Ambiguous, HeaderLookup, KeyExtractor, KeyFormat, KeySource, KeySourceKind};
 use arbitrary::Unstructured;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -32,16 +32,19 @@ pub fn extract(data: &[u8]) {
 
     let extractor = KeyExtractor::new(sources.clone());
     let found = extractor.extract(&map, query);
-    if let Some(key) = &found {
+    if let Ok(Some(key)) = &found {
         assert!(!key.is_empty(), "an empty key was extracted");
         // Whatever arrives goes on to the parser.
         let _ = KeyFormat::default().parse(key);
     }
 
-    // Sources are tried in order: the answer is the first source's that has one.
+    // Sources are tried in order: the answer is the first source's that has a key or is
+    // ambiguous (its header occurs several times).
     let first = sources
         .iter()
-        .find_map(|source| KeyExtractor::new([source.clone()]).extract(&map, query));
+        .map(|source| KeyExtractor::new([source.clone()]).extract(&map, query))
+        .find(|answer| !matches!(answer, Ok(None)))
+        .unwrap_or(Ok(None));
     assert_eq!(found, first);
 
     for source in &sources {
@@ -67,14 +70,13 @@ fn sources(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<KeySource>> {
     let count = u.int_in_range(1..=4)?;
     (0..count)
         .map(|_| {
-            let kind = u.int_in_range(0..=4)?;
+            let kind = u.int_in_range(0..=3)?;
             let name = name(u)?;
             Ok(match kind {
                 0 => KeySource::authorization(name),
+                // Lower-cased by construction, whatever the input's case.
                 1 => KeySource::header(&name),
-                // Built directly, the name may keep upper case or be no header name at all.
-                2 => KeySource::Header(name),
-                3 => KeySource::cookie(name),
+                2 => KeySource::cookie(name),
                 _ => KeySource::query(name),
             })
         })
@@ -109,25 +111,43 @@ fn headers(u: &mut Unstructured<'_>) -> arbitrary::Result<(HeaderMap, PlainHeade
 /// What each kind of source must return, given what the headers hold.
 fn check_source(source: &KeySource, map: &HeaderMap, query: Option<&str>) {
     let found = KeyExtractor::new([source.clone()]).extract(map, query);
-    match source {
-        KeySource::Authorization { scheme } => {
-            let expected = map.first("authorization").and_then(|value| {
-                let head = value.get(..scheme.len())?;
-                let key = value[scheme.len()..].strip_prefix(b" ")?;
-                (head.eq_ignore_ascii_case(scheme.as_bytes()) && !key.is_empty())
-                    .then(|| String::from_utf8_lossy(key))
+    // A key header that occurs several times is ambiguous, whatever its values.
+    let single = |name: &str| -> Result<Option<&[u8]>, Ambiguous> {
+        let mut values = map.get_all(name).iter();
+        let first = values.next().map(HeaderValue::as_bytes);
+        if values.next().is_some() {
+            Err(Ambiguous)
+        } else {
+            Ok(first)
+        }
+    };
+    match source.kind() {
+        KeySourceKind::Authorization { scheme } => {
+            let expected = single("authorization").map(|value| {
+                value.and_then(|value| {
+                    let head = value.get(..scheme.len())?;
+                    let key = value[scheme.len()..].strip_prefix(b" ")?;
+                    (head.eq_ignore_ascii_case(scheme.as_bytes()) && !key.is_empty())
+                        .then(|| String::from_utf8_lossy(key))
+                })
             });
             assert_eq!(found, expected, "Authorization with scheme {scheme:?}");
         }
-        KeySource::Header(name) => {
-            let expected = map
-                .get(name.as_str())
-                .map(HeaderValue::as_bytes)
-                .filter(|value| !value.is_empty())
-                .map(String::from_utf8_lossy);
+        KeySourceKind::Header { name } => {
+            assert_eq!(
+                name,
+                name.to_ascii_lowercase(),
+                "header source not lower case"
+            );
+            let expected = single(name).map(|value| {
+                value
+                    .filter(|value| !value.is_empty())
+                    .map(String::from_utf8_lossy)
+            });
             assert_eq!(found, expected, "header {name:?}");
         }
-        KeySource::Cookie(name) => {
+        KeySourceKind::Cookie { name } => {
+            let found = found.expect("cookies are never ambiguous");
             if let Some(value) = &found {
                 let cookies: Vec<Cow<'_, str>> = map
                     .get_all("cookie")
@@ -137,13 +157,16 @@ fn check_source(source: &KeySource, map: &HeaderMap, query: Option<&str>) {
                 assert!(
                     cookies
                         .iter()
-                        .any(|c| c.contains(name.as_str()) && c.contains(value.as_ref())),
+                        .any(|c| c.contains(name) && c.contains(value.as_ref())),
                     "cookie {name:?} came from nowhere"
                 );
             }
         }
-        KeySource::Query(_) if found.is_some() => {
-            assert!(query.is_some(), "a query key without a query");
+        KeySourceKind::Query { .. } => {
+            let found = found.expect("query parameters are never ambiguous");
+            if found.is_some() {
+                assert!(query.is_some(), "a query key without a query");
+            }
         }
         _ => {}
     }

@@ -54,44 +54,34 @@ pub fn key_format(data: &[u8]) {
     }
 }
 
-/// The format the input asks for, checking that each setting is refused exactly when it is
-/// out of range. `None` when the input is used up.
+/// The format the input asks for, checking that `build` refuses it exactly when a setting
+/// is out of range, naming the first one (prefix length, secret length, brand). `None`
+/// when the input is used up or the format is refused.
 fn format_from(u: &mut Unstructured<'_>) -> Option<KeyFormat> {
     let options = u.arbitrary::<u8>().ok()?;
-    let mut format = KeyFormat::new();
+    let defaults = KeyFormat::default();
+    let mut builder = KeyFormat::builder();
+    let mut expected_error = None;
+    let mut prefix_len = defaults.prefix_len();
     if options & 1 != 0 {
-        let len = usize::from(u.arbitrary::<u8>().ok()?);
-        format = match format.clone().with_prefix_len(len) {
-            Ok(custom) => {
-                assert!((4..=32).contains(&len), "prefix length {len} accepted");
-                assert_eq!(custom.prefix_len(), len);
-                custom
-            }
-            Err(error) => {
-                assert_eq!(error, FormatError::PrefixLength(len));
-                assert!(!(4..=32).contains(&len), "prefix length {len} refused");
-                format
-            }
-        };
+        prefix_len = usize::from(u.arbitrary::<u8>().ok()?);
+        builder = builder.prefix_len(prefix_len);
+        if !(4..=32).contains(&prefix_len) {
+            expected_error.get_or_insert(FormatError::PrefixLength(prefix_len));
+        }
     }
+    let mut secret_len = defaults.secret_len();
     if options & 2 != 0 {
-        let len = usize::from(u.arbitrary::<u8>().ok()?);
-        format = match format.clone().with_secret_len(len) {
-            Ok(custom) => {
-                assert!((22..=128).contains(&len), "secret length {len} accepted");
-                assert_eq!(custom.secret_len(), len);
-                custom
-            }
-            Err(error) => {
-                assert_eq!(error, FormatError::SecretLength(len));
-                assert!(!(22..=128).contains(&len), "secret length {len} refused");
-                format
-            }
-        };
+        secret_len = usize::from(u.arbitrary::<u8>().ok()?);
+        builder = builder.secret_len(secret_len);
+        if !(22..=128).contains(&secret_len) {
+            expected_error.get_or_insert(FormatError::SecretLength(secret_len));
+        }
     }
+    let mut brand = String::new();
     if options & 4 != 0 {
         let len = u.int_in_range(0..=40).ok()?;
-        let brand = String::from_utf8_lossy(u.bytes(len).ok()?).into_owned();
+        brand = String::from_utf8_lossy(u.bytes(len).ok()?).into_owned();
         let valid = brand.len() <= 32
             && brand
                 .bytes()
@@ -100,20 +90,31 @@ fn format_from(u: &mut Unstructured<'_>) -> Option<KeyFormat> {
             && brand
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        format = match format.clone().with_brand(&brand) {
-            Ok(custom) => {
-                assert!(valid, "brand {brand:?} accepted");
-                assert_eq!(custom.brand(), brand);
-                custom
-            }
-            Err(error) => {
-                assert_eq!(error, FormatError::Brand(brand.clone()));
-                assert!(!valid, "brand {brand:?} refused");
-                format
-            }
-        };
+        builder = builder.brand(brand.clone());
+        if !valid {
+            expected_error.get_or_insert(FormatError::Brand(brand.clone()));
+        }
     }
-    Some(format.with_checksum(options & 8 != 0))
+    let checksum = options & 8 != 0;
+    match (builder.checksum(checksum).build(), expected_error) {
+        (Ok(format), None) => {
+            assert_eq!(
+                (
+                    format.prefix_len(),
+                    format.secret_len(),
+                    format.brand(),
+                    format.has_checksum()
+                ),
+                (prefix_len, secret_len, brand.as_str(), checksum)
+            );
+            Some(format)
+        }
+        (Err(error), Some(expected)) => {
+            assert_eq!(error, expected);
+            None
+        }
+        (result, expected) => panic!("build gave {result:?}, expected error {expected:?}"),
+    }
 }
 
 /// Parses `text`, checks the result against the format's shape, and says whether it parsed.

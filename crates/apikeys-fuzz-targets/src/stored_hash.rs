@@ -231,8 +231,10 @@ fn near_valid(u: &mut Unstructured<'_>) -> arbitrary::Result<(String, Cost)> {
         }
         1 => argon2(u)?,
         2 => {
-            let (ln, ln_cost) = work(u, (1, 4), 22)?;
-            let (r, r_cost) = work(u, (1, 4), 4_194_304)?;
+            // The ceilings for each factor while the others are small: 128 · r · 2^ln is
+            // at most 128 MiB.
+            let (ln, ln_cost) = work(u, (1, 4), 20)?;
+            let (r, r_cost) = work(u, (1, 4), 524_288)?;
             let (p, p_cost) = work(u, (1, 2), 16)?;
             let salt_len = u.int_in_range(0..=24)?;
             let salt = encode(u.bytes(salt_len)?, false);
@@ -242,21 +244,21 @@ fn near_valid(u: &mut Unstructured<'_>) -> arbitrary::Result<(String, Cost)> {
         }
         3 => {
             let tag = *u.choose(&["pbkdf2_sha256", "pbkdf2_sha1"])?;
-            let (iterations, cost) = work(u, (1, 16), 10_000_000)?;
+            let (iterations, cost) = work(u, (1, 16), 3_000_000)?;
             let salt = field(u)?;
-            let hash = digest(u, 32, true)?;
+            let hash = digest(u, if tag == "pbkdf2_sha1" { 20 } else { 32 }, true)?;
             (format!("{tag}${iterations}${salt}${hash}"), cost)
         }
         4 => bcrypt(u)?,
         _ => {
-            let (log_n, n_cost) = work(u, (1, 4), 22)?;
+            let (log_n, n_cost) = work(u, (1, 4), 20)?;
             // Django writes N itself; a log that is no number stays as it is.
             let n = log_n
                 .parse::<u32>()
                 .ok()
                 .and_then(|ln| 1u64.checked_shl(ln))
                 .map_or(log_n, |n| n.to_string());
-            let (r, r_cost) = work(u, (1, 4), 4_194_304)?;
+            let (r, r_cost) = work(u, (1, 4), 524_288)?;
             let (p, p_cost) = work(u, (1, 2), 16)?;
             let salt = field(u)?;
             let hash = digest(u, 64, true)?;
@@ -285,7 +287,7 @@ fn argon2(u: &mut Unstructured<'_>) -> arbitrary::Result<(String, Cost)> {
     let django = if u.arbitrary()? { "argon2" } else { "" };
     let variant = *u.choose(&["argon2id", "argon2i", "argon2d", "argon2x", ""])?;
     let version = *u.choose(&["v=19", "v=16", "v=20", "v=", "x=19"])?;
-    let (m, m_cost) = work(u, (8, 64), 262_144)?;
+    let (m, m_cost) = work(u, (8, 64), 131_072)?;
     let (t, t_cost) = work(u, (1, 2), 16)?;
     let (p, p_cost) = work(u, (1, 2), 16)?;
     let salt_len = u.int_in_range(0..=24)?;
@@ -299,7 +301,7 @@ fn bcrypt(u: &mut Unstructured<'_>) -> arbitrary::Result<(String, Cost)> {
     const ALPHABET: &[u8; 64] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let tag = *u.choose(&["bcrypt", "bcrypt_sha256"])?;
     let version = *u.choose(&["2b", "2a", "2y", "2x", "2c"])?;
-    let (cost_text, cost) = work(u, (4, 4), 16)?;
+    let (cost_text, cost) = work(u, (4, 4), 13)?;
     let cost_text = match cost_text.parse::<u8>() {
         Ok(small) => format!("{small:02}"),
         Err(_) => cost_text,

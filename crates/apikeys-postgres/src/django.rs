@@ -1,39 +1,97 @@
 //! djangorestframework-api-key's table: checking it at start, and what it can hold.
 
-use apikeys::{ApiKey, StoreError};
+use apikeys::{ApiKey, Capabilities, Change, StoreError};
 use sqlx::PgPool;
 
 use crate::error::Error;
 use crate::layout::{DJANGO_HASH_CHARS, DJANGO_ID_CHARS, DJANGO_PREFIX_CHARS, TableName};
 
+/// The capabilities of Django's table: none of the lifecycle fields has a column there,
+/// nor do scopes or metadata.
+pub(crate) const CAPABILITIES: Capabilities = Capabilities {
+    scopes: false,
+    metadata: false,
+    owner: false,
+    disabled: false,
+    rotation: false,
+    last_used: false,
+    audit: false,
+};
+
+/// The refusal of a write needing `what`, which Django's table has no column for.
+pub(crate) fn no_column(what: &str, prefix: &str) -> StoreError {
+    StoreError::Unsupported(format!(
+        "djangorestframework-api-key's table has no column for {what} (key {prefix:?})"
+    ))
+}
+
 /// Whether Django's table can hold `key` as it is.
 pub(crate) fn check_fit(key: &ApiKey) -> Result<(), StoreError> {
-    let unsupported = |what: String| {
-        Err(StoreError::Unsupported(format!(
-            "djangorestframework-api-key's table {what} (key {:?})",
-            key.prefix
-        )))
-    };
-    if !key.scopes.is_empty() {
-        return unsupported("has no column for scopes".into());
-    }
-    if !key.metadata.is_empty() {
-        return unsupported("has no column for metadata".into());
+    let absent = [
+        ("scopes", !key.scopes.is_empty()),
+        ("metadata", !key.metadata.is_empty()),
+        ("owner", key.owner.is_some()),
+        ("disabled", key.disabled),
+        ("last_used", key.last_used.is_some()),
+        ("predecessor (rotation)", key.predecessor.is_some()),
+        ("successor (rotation)", key.successor.is_some()),
+    ];
+    if let Some((what, _)) = absent.iter().find(|(_, set)| *set) {
+        return Err(no_column(what, &key.prefix));
     }
     let prefix = key.prefix.chars().count();
-    let hash = key.hashed_key.chars().count();
     if prefix > DJANGO_PREFIX_CHARS {
-        return unsupported(format!(
-            "holds prefixes of at most {DJANGO_PREFIX_CHARS} characters"
+        return Err(too_long(
+            &format!("prefixes of at most {DJANGO_PREFIX_CHARS} characters"),
+            &key.prefix,
         ));
     }
-    if hash > DJANGO_HASH_CHARS || prefix + 1 + hash > DJANGO_ID_CHARS {
-        return unsupported(format!(
-            "holds hashes of at most {} characters",
-            DJANGO_ID_CHARS - 1 - prefix
+    check_hash(&key.prefix, &key.hashed_key)
+}
+
+/// Whether Django's table can take `change` of `prefix`. Setting a field to the empty
+/// value the table reads anyway (no scopes, no owner) is fine.
+pub(crate) fn check_change(prefix: &str, change: &Change) -> Result<(), StoreError> {
+    match change {
+        Change::Edit(edit) => {
+            if edit.scopes.as_ref().is_some_and(|s| !s.is_empty()) {
+                return Err(no_column("scopes", prefix));
+            }
+            if edit.metadata.as_ref().is_some_and(|m| !m.is_empty()) {
+                return Err(no_column("metadata", prefix));
+            }
+            if matches!(edit.owner, Some(Some(_))) {
+                return Err(no_column("owner", prefix));
+            }
+            Ok(())
+        }
+        Change::Disable => Err(no_column("disabled", prefix)),
+        Change::ReplaceHash { new, .. } => check_hash(prefix, new),
+        // Revoke; Enable (never disabled here: nothing to do, or refused if revoked).
+        _ => Ok(()),
+    }
+}
+
+/// The hash fits `hashed_key` and `id` (`prefix.<hash>`, set at creation).
+fn check_hash(prefix: &str, hash: &str) -> Result<(), StoreError> {
+    let prefix_chars = prefix.chars().count();
+    let hash_chars = hash.chars().count();
+    if hash_chars > DJANGO_HASH_CHARS || prefix_chars + 1 + hash_chars > DJANGO_ID_CHARS {
+        return Err(too_long(
+            &format!(
+                "hashes of at most {} characters",
+                DJANGO_ID_CHARS.saturating_sub(1 + prefix_chars)
+            ),
+            prefix,
         ));
     }
     Ok(())
+}
+
+fn too_long(what: &str, prefix: &str) -> StoreError {
+    StoreError::Unsupported(format!(
+        "djangorestframework-api-key's table holds {what} (key {prefix:?})"
+    ))
 }
 
 /// Django's `AbstractAPIKey` columns and the type each must have.

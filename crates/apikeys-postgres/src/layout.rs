@@ -58,14 +58,24 @@ impl TableName {
     }
 }
 
-/// The SQL of one store, built once.
+/// The SQL of one store, built once. Every write names the columns it changes: no
+/// statement writes back a whole record read earlier.
 #[derive(Debug)]
 pub(crate) struct Layout {
     pub(crate) mode: Mode,
     pub(crate) table: TableName,
     pub(crate) get: String,
+    /// `get`, locking the row until the transaction ends (every read-modify-write).
+    pub(crate) lock: String,
     pub(crate) insert: String,
-    pub(crate) update: String,
+    /// The editable fields this table has (own: name, expiry, scopes, metadata, owner).
+    pub(crate) edit: String,
+    /// Sticky in SQL: nothing sets `revoked` from a value read earlier.
+    pub(crate) revoke: String,
+    /// Own table only: `disabled`, never on a revoked key.
+    pub(crate) set_disabled: String,
+    /// A compare-and-set of the hash alone.
+    pub(crate) replace_hash: String,
     pub(crate) delete: String,
     /// `SELECT <columns> FROM <table>`, for listings.
     pub(crate) select: String,
@@ -73,8 +83,35 @@ pub(crate) struct Layout {
     pub(crate) expires: &'static str,
 }
 
-const OWN_COLUMNS: &str = "prefix, hashed_key, name, created, expires, revoked, scopes, metadata";
+/// apikeys' table: the order `row::decode` reads.
+pub(crate) const OWN_COLUMNS: &str = "prefix, hashed_key, name, created, expires, revoked, \
+     scopes, metadata, owner, disabled, last_used, predecessor, successor";
 const DJANGO_COLUMNS: &str = "prefix, hashed_key, name, created, expiry_date, revoked";
+
+/// Own table only: the successor of a roll (the old row is locked by then; a taken prefix
+/// inserts nothing, and the roll is refused).
+pub(crate) const INSERT_SUCCESSOR: &str = "INSERT INTO apikeys (prefix, hashed_key, name, \
+     name_folded, created, expires, revoked, scopes, metadata, owner, disabled, last_used, \
+     predecessor, successor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+     $14) ON CONFLICT DO NOTHING";
+
+/// Own table only: the old key of a roll gets its successor and is retired, only if it
+/// has no successor yet; revocation stays sticky.
+pub(crate) const RETIRE: &str = "UPDATE apikeys SET successor = $2, expires = $3, \
+     revoked = revoked OR $4 WHERE prefix = $1 AND successor IS NULL";
+
+/// Own table only: one statement for a batch of uses. Only `last_used` changes, only
+/// forward, only on rows that exist (a deleted key is not created, a revoked one stays
+/// so); a prefix used twice in the batch counts with its latest time. The rows are locked
+/// in prefix order first, so that two servers flushing overlapping batches at once wait
+/// for each other instead of deadlocking.
+pub(crate) const TOUCH: &str = "WITH u AS (SELECT prefix, max(at) AS at \
+         FROM unnest($1::text[], $2::timestamptz[]) AS t(prefix, at) GROUP BY prefix), \
+     locked AS (SELECT k.prefix FROM apikeys AS k JOIN u ON k.prefix = u.prefix \
+         WHERE k.last_used IS NULL OR k.last_used < u.at ORDER BY k.prefix FOR UPDATE OF k) \
+     UPDATE apikeys AS k SET last_used = u.at FROM u, locked \
+     WHERE k.prefix = locked.prefix AND k.prefix = u.prefix \
+       AND (k.last_used IS NULL OR k.last_used < u.at)";
 
 impl Layout {
     pub(crate) fn own() -> Self {
@@ -86,16 +123,20 @@ impl Layout {
                 quoted: t.to_owned(),
             },
             get: format!("SELECT {OWN_COLUMNS} FROM {t} WHERE prefix = $1"),
+            lock: format!("SELECT {OWN_COLUMNS} FROM {t} WHERE prefix = $1 FOR UPDATE"),
             insert: format!(
                 "INSERT INTO {t} (prefix, hashed_key, name, name_folded, created, expires, \
-                 revoked, scopes, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                 revoked, scopes, metadata, owner, disabled, last_used, predecessor, successor) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
             ),
-            // Revocation is sticky in SQL, so that a write racing with a revocation on
-            // another server (e.g. a hash upgrade) cannot undo it.
-            update: format!(
-                "UPDATE {t} SET hashed_key = $2, name = $3, name_folded = $4, created = $5, \
-                 expires = $6, revoked = {t}.revoked OR $7, scopes = $8, metadata = $9 \
-                 WHERE prefix = $1"
+            edit: format!(
+                "UPDATE {t} SET name = $2, name_folded = $3, expires = $4, scopes = $5, \
+                 metadata = $6, owner = $7 WHERE prefix = $1"
+            ),
+            revoke: format!("UPDATE {t} SET revoked = true WHERE prefix = $1"),
+            set_disabled: format!("UPDATE {t} SET disabled = $2 WHERE prefix = $1 AND NOT revoked"),
+            replace_hash: format!(
+                "UPDATE {t} SET hashed_key = $3 WHERE prefix = $1 AND hashed_key = $2"
             ),
             delete: format!("DELETE FROM {t} WHERE prefix = $1"),
             select: format!("SELECT {OWN_COLUMNS} FROM {t}"),
@@ -108,15 +149,19 @@ impl Layout {
         Self {
             mode: Mode::Django,
             get: format!("SELECT {DJANGO_COLUMNS} FROM {t} WHERE prefix = $1"),
+            lock: format!("SELECT {DJANGO_COLUMNS} FROM {t} WHERE prefix = $1 FOR UPDATE"),
             // `revoked` and `created` have defaults only in Python: supply them.
             insert: format!(
                 "INSERT INTO {t} (id, prefix, hashed_key, name, created, expiry_date, revoked) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)"
             ),
+            edit: format!("UPDATE {t} SET name = $2, expiry_date = $3 WHERE prefix = $1"),
+            revoke: format!("UPDATE {t} SET revoked = true WHERE prefix = $1"),
+            // Never run: Django's table has no `disabled` (refused before).
+            set_disabled: String::new(),
             // `id` stays `prefix.<first hash>`, as Django leaves it when it upgrades a hash.
-            update: format!(
-                "UPDATE {t} SET hashed_key = $2, name = $3, created = $4, expiry_date = $5, \
-                 revoked = {t}.revoked OR $6 WHERE prefix = $1"
+            replace_hash: format!(
+                "UPDATE {t} SET hashed_key = $3 WHERE prefix = $1 AND hashed_key = $2"
             ),
             delete: format!("DELETE FROM {t} WHERE prefix = $1"),
             select: format!("SELECT {DJANGO_COLUMNS} FROM {t}"),

@@ -4,6 +4,7 @@
 mod cache;
 mod django;
 mod error;
+mod events;
 mod layout;
 mod list;
 mod listener;
@@ -13,6 +14,7 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod trigger;
+mod write;
 
 pub use crate::cache::{CacheOptions, CacheStatus};
 pub use crate::error::Error;

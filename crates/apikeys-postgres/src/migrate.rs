@@ -26,10 +26,16 @@ const MIGRATIONS: &[Migration] = &[
         description: "notify every change of a key row",
         sql: include_str!("../migrations/0002_notify_changes.sql"),
     },
+    // Issue 11's key lifecycle (see store.rs and events.rs).
+    Migration {
+        version: 3,
+        description: "owners, disabled, last-used times, rotation links, audit events",
+        sql: include_str!("../migrations/0003_lifecycle.sql"),
+    },
 ];
 
 /// The schema version this build creates and expects.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Serialises concurrent migrations: many servers of a fleet start at once.
 /// (An arbitrary constant: the ASCII of "apikeys" as an integer.)

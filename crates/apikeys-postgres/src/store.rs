@@ -4,15 +4,19 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apikeys::{ApiKey, KeyStore, ListQuery, Page, StoreError, async_trait};
+use apikeys::time::OffsetDateTime;
+use apikeys::{
+    ApiKey, AuditEvent, Capabilities, Change, KeyStore, ListQuery, Modified, Page, Roll, Rolled,
+    StoreError, async_trait,
+};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::cache::{CacheOptions, CacheStatus, Lookup};
-use crate::error::{Error, insert_error, store_error};
+use crate::error::{Error, store_error};
 use crate::layout::{Layout, Mode, TableName};
 use crate::listener::{self, Cached};
-use crate::{django, list, migrate, row, trigger};
+use crate::{django, events, list, migrate, row, trigger, write};
 
 /// API keys in PostgreSQL, shared by every server that connects to the database.
 ///
@@ -20,8 +24,10 @@ use crate::{django, list, migrate, row, trigger};
 /// connection proves it is current (see [`CacheOptions`]): a change made anywhere is seen
 /// within [`CacheOptions::max_staleness`] (100 ms by default), and while the listener is
 /// down or lagging every lookup reads the table. This store's own writes are seen by its
-/// next lookup. Every other call is one query on the pool. Clones share the pool and the
-/// cache.
+/// next lookup. Listings and `touch` are one query on the pool; every other write is one
+/// transaction that locks the key's row, changes only the columns of that change and
+/// appends its audit event (see the crate's README, "Its own table"). Clones share the
+/// pool and the cache.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
@@ -79,8 +85,10 @@ impl PostgresStore {
     /// Uses the table djangorestframework-api-key created, through `pool`. Checks that it
     /// exists and has the columns of Django's `AbstractAPIKey`.
     ///
-    /// That table has no column for scopes or metadata: writing a key that has some fails
-    /// with [`StoreError::Unsupported`], rather than losing them.
+    /// That table has no column for scopes, metadata, owners, `disabled`, rotation links,
+    /// `last_used` or an audit trail ([`KeyStore::capabilities`] says so): writing a key or
+    /// a change that needs one fails with [`StoreError::Unsupported`] naming the field,
+    /// rather than losing it; [`KeyStore::touch`] does nothing; reads show them empty.
     ///
     /// The record cache needs a trigger on the table: it is installed if missing and the
     /// role may (it must own the table); otherwise the store runs without a cache and logs
@@ -182,53 +190,21 @@ async fn pool(url: &str) -> Result<PgPool, Error> {
         .map_err(Error::Connect)
 }
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
-
-/// The record's columns in apikeys' table, in the order of `Layout::insert`/`update`.
-fn bind_own<'q>(query: Query<'q>, key: &'q ApiKey) -> Query<'q> {
-    query
-        .bind(&key.prefix)
-        .bind(&key.hashed_key)
-        .bind(&key.name)
-        .bind(key.name.to_lowercase())
-        .bind(key.created)
-        .bind(key.expires)
-        .bind(key.revoked)
-        .bind(key.scopes.iter().collect::<Vec<_>>())
-        .bind(serde_json::Value::Object(key.metadata.clone()))
-}
-
-/// The columns djangorestframework-api-key's table has, after the `id` (insert only).
-fn bind_django<'q>(query: Query<'q>, key: &'q ApiKey) -> Query<'q> {
-    query
-        .bind(&key.prefix)
-        .bind(&key.hashed_key)
-        .bind(&key.name)
-        .bind(key.created)
-        .bind(key.expires)
-        .bind(key.revoked)
-}
-
 #[async_trait]
 impl KeyStore for PostgresStore {
-    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
-        let layout = &*self.layout;
-        let query = sqlx::query(&layout.insert);
-        let query = match layout.mode {
-            Mode::Own => bind_own(query, key),
-            Mode::Django => {
-                django::check_fit(key)?;
-                // Django's primary key is `prefix.hashed_key`, set once at creation.
-                bind_django(
-                    query.bind(format!("{}.{}", key.prefix, key.hashed_key)),
-                    key,
-                )
-            }
-        };
-        let done = query.execute(&self.pool).await;
+    /// Everything in apikeys' table; in Django's, no scopes, metadata, owners, `disabled`,
+    /// rotation links, `last_used` or audit trail (no columns for them).
+    fn capabilities(&self) -> Capabilities {
+        match self.layout.mode {
+            Mode::Own => Capabilities::ALL,
+            Mode::Django => django::CAPABILITIES,
+        }
+    }
+
+    async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
+        let done = write::insert(&self.pool, &self.layout, key, event).await;
         self.written(&key.prefix);
-        done.map_err(|e| insert_error(e, &key.prefix))?;
-        Ok(())
+        done
     }
 
     async fn get(&self, prefix: &str) -> Result<Option<Arc<ApiKey>>, StoreError> {
@@ -256,41 +232,55 @@ impl KeyStore for PostgresStore {
         Ok(record)
     }
 
-    async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
-        let layout = &*self.layout;
-        let query = sqlx::query(&layout.update);
-        let query = match layout.mode {
-            Mode::Own => bind_own(query, key),
-            Mode::Django => {
-                django::check_fit(key)?;
-                bind_django(query, key)
-            }
-        };
-        let done = query.execute(&self.pool).await;
-        self.written(&key.prefix);
-        let done = done.map_err(store_error)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                prefix: key.prefix.clone(),
-            });
-        }
-        Ok(())
-    }
-
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         list::list(&self.pool, &self.layout, query).await
     }
 
-    async fn delete(&self, prefix: &str) -> Result<bool, StoreError> {
-        if prefix.contains('\0') {
-            return Ok(false);
-        }
-        let done = sqlx::query(&self.layout.delete)
-            .bind(prefix)
-            .execute(&self.pool)
-            .await;
+    async fn modify(
+        &self,
+        prefix: &str,
+        change: &Change,
+        event: &AuditEvent,
+    ) -> Result<Modified, StoreError> {
+        let done = write::modify(&self.pool, &self.layout, prefix, change, event).await;
         self.written(prefix);
-        Ok(done.map_err(store_error)?.rows_affected() > 0)
+        done
+    }
+
+    async fn roll(&self, roll: &Roll, event: &AuditEvent) -> Result<Rolled, StoreError> {
+        if self.layout.mode == Mode::Django {
+            return Err(django::no_column("rotation links", &roll.prefix));
+        }
+        let done = write::roll(&self.pool, &self.layout, roll, event).await;
+        self.written(&roll.prefix);
+        self.written(&roll.successor_prefix);
+        done
+    }
+
+    async fn touch(&self, uses: &[(String, OffsetDateTime)]) -> Result<(), StoreError> {
+        if self.layout.mode == Mode::Django {
+            return Ok(());
+        }
+        let done = write::touch(&self.pool, uses).await;
+        for (prefix, _) in uses {
+            self.written(prefix);
+        }
+        done
+    }
+
+    async fn delete(&self, prefix: &str, event: &AuditEvent) -> Result<bool, StoreError> {
+        let done = write::delete(&self.pool, &self.layout, prefix, event).await;
+        self.written(prefix);
+        done
+    }
+
+    async fn history(&self, prefix: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        if self.layout.mode == Mode::Django {
+            return Err(StoreError::Unsupported(
+                "djangorestframework-api-key's table has no audit trail".into(),
+            ));
+        }
+        events::history(&self.pool, prefix).await
     }
 }
 

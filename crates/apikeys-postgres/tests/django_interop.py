@@ -80,6 +80,12 @@ def handle(request):
         api_key.revoked = True
         api_key.save()
         return {}
+    if op == "set_expiry":
+        # One field, as an admin action or a data migration writes it.
+        APIKey.objects.filter(prefix=request["prefix"]).update(
+            expiry_date=datetime.fromisoformat(request["expiry_date"])
+        )
+        return {}
     if op == "get":
         k = APIKey.objects.get(prefix=request["prefix"])
         return {

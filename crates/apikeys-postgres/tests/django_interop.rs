@@ -181,8 +181,37 @@ async fn legacy_django_hashes_verify_and_are_upgraded_as_django_does() {
         "a wrong key must not upgrade the hash"
     );
 
-    keys.verify(key).await.expect("the legacy key verifies");
+    // The first use checks the slow PBKDF2 hash, then upgrades it. Django sets an expiry
+    // while the check runs: the upgrade is a compare-and-set of the hash alone, so the
+    // expiry survives it (a whole-record write-back would undo it).
+    let verifying = {
+        let keys = keys.clone();
+        let key = key.to_owned();
+        tokio::spawn(async move { keys.verify(&key).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let later = time::macros::datetime!(2031-01-02 03:04:05 UTC);
+    django.call(&json!({
+        "op": "set_expiry",
+        "prefix": prefix,
+        "expiry_date": later.format(&Rfc3339).expect("format"),
+    }));
+    assert!(
+        !verifying.is_finished(),
+        "Django's write must land during the check for this to test anything"
+    );
+    verifying
+        .await
+        .expect("task")
+        .expect("the legacy key verifies");
     let upgraded = store.get(prefix).await.unwrap().unwrap();
+    assert_eq!(
+        upgraded.expires,
+        Some(later),
+        "the upgrade undid Django's expiry"
+    );
+    let row = django.call(&json!({"op": "get", "prefix": prefix}));
+    assert_eq!(timestamp(&row["expiry_date"]), later);
     assert!(
         upgraded.hashed_key.starts_with("sha512$$"),
         "upgraded on first use"

@@ -47,16 +47,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             for _ in 0..BATCH.min(count - made) {
                 let key = format.generate()?;
                 let i = i64::try_from(made)?;
-                batch.push(ApiKey {
-                    prefix: key.prefix().to_owned(),
-                    hashed_key: Sha512Hasher.hash(key.expose_secret().as_bytes())?,
-                    name: format!("service {i} of team {}", i % 997),
-                    created: base + time::Duration::seconds(i * 30),
-                    expires: (i % 10 == 0).then(|| base + time::Duration::days(200)),
-                    revoked: i % 20 == 0,
-                    scopes: BTreeSet::from(["invoices:read".to_owned()]),
-                    metadata: Metadata::from_iter([("org".to_owned(), (i % 5000).into())]),
-                });
+                let mut record = ApiKey::new(
+                    key.prefix(),
+                    Sha512Hasher.hash(key.expose_secret().as_bytes())?,
+                    format!("service {i} of team {}", i % 997),
+                    base + time::Duration::seconds(i * 30),
+                );
+                record.expires = (i % 10 == 0).then(|| base + time::Duration::days(200));
+                record.revoked = i % 20 == 0;
+                record.scopes = BTreeSet::from(["invoices:read".to_owned()]);
+                record.metadata = Metadata::from_iter([("org".to_owned(), (i % 5000).into())]);
+                record.owner = Some(format!("org_{}", i % 5000));
+                batch.push(record);
                 if secrets.len() < SAMPLES {
                     secrets.push(key.expose_secret().to_owned());
                 }
@@ -175,6 +177,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ListQuery::new().status(apikeys::StatusFilter::Revoked),
     )
     .await?;
+    timed(
+        "list one owner's keys (owner index)",
+        ListQuery::new().owner("org_4999"),
+    )
+    .await?;
+
+    let started = Instant::now();
+    let history = store.history(&prefixes[0]).await?;
+    println!(
+        "history of one key: {} events in {:.1?}",
+        history.len(),
+        started.elapsed()
+    );
+    let now = OffsetDateTime::now_utc();
+    let uses: Vec<_> = prefixes
+        .iter()
+        .take(1000)
+        .map(|p| (p.clone(), now))
+        .collect();
+    let started = Instant::now();
+    store.touch(&uses).await?;
+    println!(
+        "touch, one batch of {} last-used times: {:.1?}",
+        uses.len(),
+        started.elapsed()
+    );
     Ok(())
 }
 

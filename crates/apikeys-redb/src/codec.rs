@@ -1,39 +1,61 @@
 //! The on-disk encoding of records and index entries.
 //!
-//! Record, format version 1 (the prefix is the table key, so it is not repeated):
+//! Record, format version 2 (the prefix is the table key, so it is not repeated):
 //!
 //! ```text
-//! u8      version (1)
-//! u8      flags: 1 revoked, 2 has expiry, 4 hash is compact SHA-512
+//! u8      version (2)
+//! u8      flags: 1 revoked, 2 has expiry, 4 hash is compact SHA-512, 8 disabled,
+//!         16 has last_used, 32 has owner, 64 has predecessor, 128 has successor
 //! i64 LE  created, microseconds since the Unix epoch (UTC)
 //! i64 LE  expires, same unit                    (only with flag 2)
+//! i64 LE  last_used, same unit                  (only with flag 16)
 //! hash    64 raw digest bytes                   (flag 4: the stored form is `sha512$$<hex>`)
 //!         or varint length + UTF-8 text         (any other hasher's string)
 //! name    varint length + UTF-8
 //! scopes  varint count, then each: varint length + UTF-8
 //! meta    varint length + JSON object text      (length 0: empty object)
+//! owner, predecessor, successor: each varint length + UTF-8 (only with flags 32, 64, 128)
 //! ```
 //!
-//! Metadata is JSON text because `serde_json::Value` needs a self-describing format.
-//! Later versions get a new version byte and keep a decoder for this one.
+//! Version 1 (written by apikeys-redb 0.1) is the same without flags 8 to 128 and their
+//! fields; it is still read, and a record is written as version 2 when it next changes.
 //!
-//! Index entry value, version 1: `u8 version, u8 flags (1 revoked, 2 has expiry),
-//! [i64 LE expires], name as UTF-8 to the end` — what listing filters on, without decoding
-//! the record.
+//! **Fixed in every version:** byte 0 is the version, bit 0 of byte 1 is `revoked`, bytes
+//! 2 to 9 are `created`. So a record this release cannot decode (damaged, or with metadata
+//! nested deeper than the JSON parser takes) can still be revoked, by setting that bit,
+//! and its index entry found without a scan.
+//!
+//! Metadata is JSON text because `serde_json::Value` needs a self-describing format.
+//!
+//! Index entry value, version 2: `u8 version, u8 flags (1 revoked, 2 has expiry,
+//! 8 disabled), [i64 LE expires], name as UTF-8 to the end` — what listing filters on,
+//! without decoding the record. Version 1 is the same without flag 8.
 
 use std::collections::BTreeSet;
 
-use apikeys::{ApiKey, Metadata};
+use apikeys::{ApiKey, AuditEvent, Metadata};
 use time::OffsetDateTime;
 
 const RECORD_V1: u8 = 1;
+const RECORD_V2: u8 = 2;
 const INDEX_V1: u8 = 1;
+const INDEX_V2: u8 = 2;
 
 const REVOKED: u8 = 1;
 const HAS_EXPIRY: u8 = 2;
 const COMPACT_SHA512: u8 = 4;
-const RECORD_FLAGS: u8 = REVOKED | HAS_EXPIRY | COMPACT_SHA512;
-const INDEX_FLAGS: u8 = REVOKED | HAS_EXPIRY;
+const DISABLED: u8 = 8;
+const HAS_LAST_USED: u8 = 16;
+const HAS_OWNER: u8 = 32;
+const HAS_PREDECESSOR: u8 = 64;
+const HAS_SUCCESSOR: u8 = 128;
+const RECORD_FLAGS_V1: u8 = REVOKED | HAS_EXPIRY | COMPACT_SHA512;
+const INDEX_FLAGS_V1: u8 = REVOKED | HAS_EXPIRY;
+const INDEX_FLAGS_V2: u8 = REVOKED | HAS_EXPIRY | DISABLED;
+
+/// Where the revoked bit and the creation time are in every record version.
+const FLAGS_AT: usize = 1;
+const CREATED_AT: std::ops::Range<usize> = 2..10;
 
 const SHA512_TAG: &str = "sha512$$";
 const SHA512_LEN: usize = 64;
@@ -49,12 +71,18 @@ pub(crate) fn from_micros(micros: i64) -> Result<OffsetDateTime, String> {
         .map_err(|e| format!("timestamp out of range: {e}"))
 }
 
+/// `t` as it reads back: UTC at microsecond precision.
+pub(crate) fn stored_time(t: OffsetDateTime) -> OffsetDateTime {
+    from_micros(to_micros(t)).unwrap_or(t)
+}
+
 /// The record as it reads back: timestamps in UTC at microsecond precision. The cache holds
 /// this form, so a cached record equals one decoded from the file.
 pub(crate) fn normalized(key: &ApiKey) -> ApiKey {
     let mut key = key.clone();
-    key.created = from_micros(to_micros(key.created)).unwrap_or(key.created);
-    key.expires = key.expires.map(|e| from_micros(to_micros(e)).unwrap_or(e));
+    key.created = stored_time(key.created);
+    key.expires = key.expires.map(stored_time);
+    key.last_used = key.last_used.map(stored_time);
     key
 }
 
@@ -66,21 +94,26 @@ pub(crate) fn encode_record(key: &ApiKey) -> Vec<u8> {
     };
     let compact = compact_sha512(&key.hashed_key);
     let mut flags = 0;
-    if key.revoked {
-        flags |= REVOKED;
+    for (set, flag) in [
+        (key.revoked, REVOKED),
+        (key.expires.is_some(), HAS_EXPIRY),
+        (compact.is_some(), COMPACT_SHA512),
+        (key.disabled, DISABLED),
+        (key.last_used.is_some(), HAS_LAST_USED),
+        (key.owner.is_some(), HAS_OWNER),
+        (key.predecessor.is_some(), HAS_PREDECESSOR),
+        (key.successor.is_some(), HAS_SUCCESSOR),
+    ] {
+        if set {
+            flags |= flag;
+        }
     }
-    if key.expires.is_some() {
-        flags |= HAS_EXPIRY;
-    }
-    if compact.is_some() {
-        flags |= COMPACT_SHA512;
-    }
-    let mut out = Vec::with_capacity(96 + key.name.len() + metadata.len());
-    out.push(RECORD_V1);
+    let mut out = Vec::with_capacity(112 + key.name.len() + metadata.len());
+    out.push(RECORD_V2);
     out.push(flags);
     out.extend_from_slice(&to_micros(key.created).to_le_bytes());
-    if let Some(expires) = key.expires {
-        out.extend_from_slice(&to_micros(expires).to_le_bytes());
+    for t in [key.expires, key.last_used].into_iter().flatten() {
+        out.extend_from_slice(&to_micros(t).to_le_bytes());
     }
     match compact {
         Some(digest) => out.extend_from_slice(&digest),
@@ -92,28 +125,39 @@ pub(crate) fn encode_record(key: &ApiKey) -> Vec<u8> {
         put_bytes(&mut out, scope.as_bytes());
     }
     put_bytes(&mut out, metadata.as_bytes());
+    for text in [&key.owner, &key.predecessor, &key.successor]
+        .into_iter()
+        .flatten()
+    {
+        put_bytes(&mut out, text.as_bytes());
+    }
     out
 }
 
 pub(crate) fn decode_record(prefix: &str, bytes: &[u8]) -> Result<ApiKey, String> {
     let mut r = Reader(bytes);
-    match r.byte()? {
-        RECORD_V1 => {}
+    let version = r.byte()?;
+    let known = match version {
+        RECORD_V1 => RECORD_FLAGS_V1,
+        RECORD_V2 => u8::MAX,
         v => return Err(format!("unknown record format version {v}")),
-    }
+    };
     let flags = r.byte()?;
-    if flags & !RECORD_FLAGS != 0 {
+    if flags & !known != 0 {
         return Err(format!("unknown record flags {flags:#04x}"));
     }
+    let has = |flag: u8| flags & flag != 0;
     let created = from_micros(r.i64()?)?;
-    let expires = if flags & HAS_EXPIRY == 0 {
-        None
-    } else {
-        Some(from_micros(r.i64()?)?)
+    let mut time = |flag| -> Result<Option<OffsetDateTime>, String> {
+        if has(flag) {
+            Ok(Some(from_micros(r.i64()?)?))
+        } else {
+            Ok(None)
+        }
     };
-    let hashed_key = if flags & COMPACT_SHA512 == 0 {
-        r.string("hash")?
-    } else {
+    let expires = time(HAS_EXPIRY)?;
+    let last_used = time(HAS_LAST_USED)?;
+    let hashed_key = if has(COMPACT_SHA512) {
         let digest = r.take(SHA512_LEN, "hash")?;
         let mut hashed = String::with_capacity(SHA512_TAG.len() + 2 * SHA512_LEN);
         hashed.push_str(SHA512_TAG);
@@ -122,6 +166,8 @@ pub(crate) fn decode_record(prefix: &str, bytes: &[u8]) -> Result<ApiKey, String
             hashed.push(hex_digit(b & 0xf));
         }
         hashed
+    } else {
+        r.string("hash")?
     };
     let name = r.string("name")?;
     let count = r.varint()?;
@@ -136,6 +182,16 @@ pub(crate) fn decode_record(prefix: &str, bytes: &[u8]) -> Result<ApiKey, String
         serde_json::from_str(&metadata)
             .map_err(|e| format!("metadata is not a JSON object: {e}"))?
     };
+    let mut text = |flag, what| -> Result<Option<String>, String> {
+        if has(flag) {
+            r.string(what).map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let owner = text(HAS_OWNER, "owner")?;
+    let predecessor = text(HAS_PREDECESSOR, "predecessor")?;
+    let successor = text(HAS_SUCCESSOR, "successor")?;
     if !r.0.is_empty() {
         return Err(format!("{} unexpected bytes after the record", r.0.len()));
     }
@@ -145,29 +201,58 @@ pub(crate) fn decode_record(prefix: &str, bytes: &[u8]) -> Result<ApiKey, String
         name,
         created,
         expires,
-        revoked: flags & REVOKED != 0,
+        revoked: has(REVOKED),
         scopes,
         metadata,
+        owner,
+        disabled: has(DISABLED),
+        last_used,
+        predecessor,
+        successor,
     })
+}
+
+/// Revokes a record this release cannot decode, in place, by the revoked bit every version
+/// keeps at the same offset. `false` if the bit was set already, or the bytes are too short
+/// to hold it (then no version can decode them, so they are never granted either).
+pub(crate) fn revoke_in_place(bytes: &mut [u8]) -> bool {
+    match bytes.get_mut(FLAGS_AT) {
+        Some(flags) if *flags & REVOKED == 0 => {
+            *flags |= REVOKED;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A record's creation time in microseconds, read from its fixed place without decoding the
+/// rest (to find the index entry of a record that does not decode).
+pub(crate) fn created_in_place(bytes: &[u8]) -> Option<i64> {
+    let created: [u8; 8] = bytes.get(CREATED_AT)?.try_into().ok()?;
+    Some(i64::from_le_bytes(created))
 }
 
 /// What listing needs of a key, kept in the index so a search scan never decodes records.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct IndexEntry<'a> {
     pub(crate) revoked: bool,
+    pub(crate) disabled: bool,
     pub(crate) expires: Option<i64>,
     pub(crate) name: &'a str,
 }
 
 pub(crate) fn encode_index(key: &ApiKey) -> Vec<u8> {
     let mut out = Vec::with_capacity(10 + key.name.len());
-    out.push(INDEX_V1);
+    out.push(INDEX_V2);
     let mut flags = 0;
     if key.revoked {
         flags |= REVOKED;
     }
     if key.expires.is_some() {
         flags |= HAS_EXPIRY;
+    }
+    if key.disabled {
+        flags |= DISABLED;
     }
     out.push(flags);
     if let Some(expires) = key.expires {
@@ -179,12 +264,13 @@ pub(crate) fn encode_index(key: &ApiKey) -> Vec<u8> {
 
 pub(crate) fn decode_index(bytes: &[u8]) -> Result<IndexEntry<'_>, String> {
     let mut r = Reader(bytes);
-    match r.byte()? {
-        INDEX_V1 => {}
+    let known = match r.byte()? {
+        INDEX_V1 => INDEX_FLAGS_V1,
+        INDEX_V2 => INDEX_FLAGS_V2,
         v => return Err(format!("unknown index entry version {v}")),
-    }
+    };
     let flags = r.byte()?;
-    if flags & !INDEX_FLAGS != 0 {
+    if flags & !known != 0 {
         return Err(format!("unknown index entry flags {flags:#04x}"));
     }
     let expires = if flags & HAS_EXPIRY == 0 {
@@ -195,9 +281,33 @@ pub(crate) fn decode_index(bytes: &[u8]) -> Result<IndexEntry<'_>, String> {
     let name = std::str::from_utf8(r.0).map_err(|_| "index name is not UTF-8".to_owned())?;
     Ok(IndexEntry {
         revoked: flags & REVOKED != 0,
+        disabled: flags & DISABLED != 0,
         expires,
         name,
     })
+}
+
+/// Sets the revoked flag of an index entry in place (the flags byte is at the same offset
+/// in every version).
+pub(crate) fn revoke_index_in_place(bytes: &mut [u8]) {
+    if let Some(flags) = bytes.get_mut(FLAGS_AT) {
+        *flags |= REVOKED;
+    }
+}
+
+/// A version 1 record, as apikeys-redb 0.1 wrote it: for tests of the old format's reader.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn encode_record_v1(key: &ApiKey) -> Vec<u8> {
+    let mut out = encode_record(&ApiKey {
+        disabled: false,
+        last_used: None,
+        owner: None,
+        predecessor: None,
+        successor: None,
+        ..key.clone()
+    });
+    out[0] = RECORD_V1;
+    out
 }
 
 /// The 64 digest bytes of `sha512$$<128 lowercase hex>`, when decoding gives back exactly
@@ -283,6 +393,26 @@ impl<'a> Reader<'a> {
         let len = usize::try_from(self.varint()?).map_err(|_| format!("{what} too long"))?;
         let bytes = self.take(len, what)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| format!("{what} is not UTF-8"))
+    }
+}
+
+/// Audit event value, version 1: `u8 version (1)`, then the event as JSON (the core's
+/// serde form, which holds no secret and no hash).
+const EVENT_V1: u8 = 1;
+
+pub(crate) fn encode_event(event: &AuditEvent) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = vec![EVENT_V1];
+    serde_json::to_writer(&mut out, event)?;
+    Ok(out)
+}
+
+pub(crate) fn decode_event(bytes: &[u8]) -> Result<AuditEvent, String> {
+    match bytes.split_first() {
+        Some((&EVENT_V1, json)) => {
+            serde_json::from_slice(json).map_err(|e| format!("audit event is not readable: {e}"))
+        }
+        Some((v, _)) => Err(format!("unknown audit event version {v}")),
+        None => Err("empty audit event".to_owned()),
     }
 }
 

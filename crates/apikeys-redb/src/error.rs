@@ -136,3 +136,40 @@ pub(crate) fn corrupt(prefix: &str, reason: impl Into<String>) -> StoreError {
         reason: reason.into(),
     }
 }
+
+/// A store task on the blocking threads panicked or was cancelled; its cause stays its
+/// source.
+#[derive(Debug, thiserror::Error)]
+#[error("the key store's {task} task failed")]
+struct TaskFailed {
+    task: &'static str,
+    #[source]
+    source: tokio::task::JoinError,
+}
+
+pub(crate) fn task_failed(task: &'static str, source: tokio::task::JoinError) -> StoreError {
+    StoreError::backend(TaskFailed { task, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failed_task_keeps_its_cause() {
+        let join = tokio::task::spawn_blocking(|| std::panic::panic_any("boom"))
+            .await
+            .expect_err("the task panicked");
+        let error = task_failed("write", join);
+        assert!(matches!(error, StoreError::Backend(_)));
+        let failed = error.source().expect("the task failure");
+        assert_eq!(failed.to_string(), "the key store's write task failed");
+        let cause = failed.source().expect("its cause");
+        let join = cause
+            .downcast_ref::<tokio::task::JoinError>()
+            .expect("the join error, typed");
+        assert!(join.is_panic());
+    }
+}

@@ -11,6 +11,7 @@ mod open;
 mod shared;
 mod store;
 mod tables;
+mod writes;
 
 pub use crate::error::{OpenError, TooNew};
 pub use crate::open::{DEFAULT_CACHE_CAPACITY, RedbStoreBuilder};

@@ -1,103 +1,116 @@
-//! Listing: a reverse range scan of the `(created, prefix)` index.
+//! Listing: a reverse range scan of the `(created, prefix)` index, or of one owner's part
+//! of the `(owner, created, prefix)` index when the query names an owner.
 
-use std::collections::BTreeSet;
-
-use apikeys::{ApiKey, ListQuery, Metadata, Page, StoreError};
-use redb::ReadableDatabase;
-use time::OffsetDateTime;
+use apikeys::{ApiKey, KeyFields, ListQuery, Page, StoreError};
+use redb::{ReadOnlyTable, ReadableDatabase};
 
 use crate::codec::{decode_index, decode_record, from_micros, to_micros};
 use crate::error::{backend, corrupt};
 use crate::shared::Shared;
-use crate::tables::{BY_CREATED, RECORDS};
+use crate::tables::{BY_CREATED, BY_OWNER, RECORDS};
 
 /// One page, newest first. Filters run on index entries alone (through the core's own
 /// [`ListQuery::matches`], so the semantics are exactly the contract's); only the page's
-/// records are decoded.
+/// records are decoded. A record (or index entry) that does not decode is reported in
+/// [`Page::undecodable`] instead of failing the page.
 pub(crate) fn list(shared: &Shared, query: &ListQuery) -> Result<Page, StoreError> {
     let txn = shared.db.begin_read().map_err(backend)?;
     let index = txn.open_table(BY_CREATED).map_err(backend)?;
     let records = txn.open_table(RECORDS).map_err(backend)?;
-    let limit = query.effective_limit();
-    let folded = query.search_folded();
-
-    // Everything at or before the cursor's microsecond; `matches` then applies the exact
+    let mut page = Collect {
+        query,
+        records: &records,
+        limit: query.effective_limit(),
+        keys: Vec::new(),
+        undecodable: Vec::new(),
+    };
+    // Everything before the cursor's next microsecond; `matches` then applies the exact
     // cursor (a cursor may carry nanoseconds that stored times do not).
-    let entries = match &query.after {
-        Some(cursor) => {
-            let end = to_micros(cursor.created).saturating_add(1);
-            index.range::<(i64, &str)>(..(end, "")).map_err(backend)?
-        }
-        None => index.range::<(i64, &str)>(..).map_err(backend)?,
-    };
+    let end = query
+        .cursor()
+        .map_or(i64::MAX, |c| to_micros(c.created).saturating_add(1));
 
-    // One reusable record holding the indexed fields, to ask the core's filter.
-    let mut probe = ApiKey {
-        prefix: String::new(),
-        hashed_key: String::new(),
-        name: String::new(),
-        created: OffsetDateTime::UNIX_EPOCH,
-        expires: None,
-        revoked: false,
-        scopes: BTreeSet::new(),
-        metadata: Metadata::new(),
-    };
-    let search = query.search.as_deref().zip(folded.as_deref());
-    let mut lowered = String::new();
-    let mut page = Vec::new();
-    for entry in entries.rev() {
-        let (key, value) = entry.map_err(backend)?;
-        let (created, prefix) = key.value();
-        let fields = decode_index(value.value()).map_err(|r| corrupt(prefix, r))?;
-        if let Some((raw, folded)) = search
-            && !search_may_match(raw, folded, prefix, fields.name, &mut lowered)
-        {
-            continue;
+    if let Some(owner) = query.filter().owner() {
+        let by_owner = txn.open_table(BY_OWNER).map_err(backend)?;
+        let range = by_owner
+            .range((owner, i64::MIN, "")..(owner, end, ""))
+            .map_err(backend)?;
+        for entry in range.rev() {
+            let (key, _) = entry.map_err(backend)?;
+            let (_, created, prefix) = key.value();
+            let value = index
+                .get((created, prefix))
+                .map_err(backend)?
+                .ok_or_else(|| corrupt(prefix, "owner-indexed, but not in the creation index"))?;
+            if page.consider(created, prefix, value.value(), Some(owner))? {
+                break;
+            }
         }
-        probe.prefix.clear();
-        probe.prefix.push_str(prefix);
-        probe.name.clear();
-        probe.name.push_str(fields.name);
-        probe.created = from_micros(created).map_err(|r| corrupt(prefix, r))?;
-        probe.expires = fields
-            .expires
-            .map(from_micros)
-            .transpose()
-            .map_err(|r| corrupt(prefix, r))?;
-        probe.revoked = fields.revoked;
-        if !query.matches(folded.as_deref(), &probe) {
-            continue;
+    } else {
+        let range = index.range::<(i64, &str)>(..(end, "")).map_err(backend)?;
+        for entry in range.rev() {
+            let (key, value) = entry.map_err(backend)?;
+            let (created, prefix) = key.value();
+            // Without an owner filter the owner decides nothing, so the entry need not
+            // hold it.
+            if page.consider(created, prefix, value.value(), None)? {
+                break;
+            }
         }
-        let bytes = records
+    }
+    Ok(Page::from_overfetch(page.keys, page.limit).with_undecodable(page.undecodable))
+}
+
+struct Collect<'a> {
+    query: &'a ListQuery,
+    records: &'a ReadOnlyTable<&'static str, &'static [u8]>,
+    limit: usize,
+    keys: Vec<ApiKey>,
+    undecodable: Vec<String>,
+}
+
+impl Collect<'_> {
+    /// Takes the key if it matches; `true` once the page (plus one) is full.
+    fn consider(
+        &mut self,
+        created: i64,
+        prefix: &str,
+        entry: &[u8],
+        owner: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let Ok(fields) = decode_index(entry) else {
+            // Nothing to filter on: report it rather than hide it or fail the page.
+            self.undecodable.push(prefix.to_owned());
+            return Ok(false);
+        };
+        let (Ok(created), Ok(expires)) = (
+            from_micros(created),
+            fields.expires.map(from_micros).transpose(),
+        ) else {
+            self.undecodable.push(prefix.to_owned());
+            return Ok(false);
+        };
+        let matches = self.query.matches(&KeyFields {
+            prefix,
+            name: fields.name,
+            created,
+            expires,
+            revoked: fields.revoked,
+            disabled: fields.disabled,
+            owner,
+        });
+        if !matches {
+            return Ok(false);
+        }
+        let bytes = self
+            .records
             .get(prefix)
             .map_err(backend)?
             .ok_or_else(|| corrupt(prefix, "indexed, but its record is missing"))?;
-        page.push(decode_record(prefix, bytes.value()).map_err(|r| corrupt(prefix, r))?);
-        if page.len() > limit {
-            break;
+        match decode_record(prefix, bytes.value()) {
+            Ok(key) => self.keys.push(key),
+            Err(_) => self.undecodable.push(prefix.to_owned()),
         }
-    }
-    Ok(Page::from_overfetch(page, limit))
-}
-
-/// A quick first pass of [`ListQuery::matches_search`] for a scan: the same answer, without
-/// allocating for ASCII names (most of them). Candidates still go through `matches`.
-fn search_may_match(
-    raw: &str,
-    folded: &str,
-    prefix: &str,
-    name: &str,
-    buffer: &mut String,
-) -> bool {
-    if prefix.starts_with(raw) {
-        return true;
-    }
-    if name.is_ascii() {
-        buffer.clear();
-        buffer.push_str(name);
-        buffer.make_ascii_lowercase();
-        buffer.contains(folded)
-    } else {
-        name.to_lowercase().contains(folded)
+        Ok(self.keys.len() > self.limit)
     }
 }

@@ -4,12 +4,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use apikeys::StoreError;
-use redb::{Database, ReadableDatabase, ReadableTable, TableError};
+use redb::{Database, ReadableDatabase, TableError};
 
 use crate::error::{OpenError, backend};
 use crate::shared::shared_for;
 use crate::store::RedbStore;
-use crate::tables::{BY_CREATED, LAYOUT, LAYOUT_KEY, META, RECORDS};
+use crate::tables::{
+    BY_CREATED, BY_OWNER, EVENTS, EVENTS_BY_KEY, LAYOUT, LAYOUT_KEY, META, RECORDS,
+};
 
 /// Records kept in memory by default: a few hundred bytes each, so tens of MB at most.
 pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
@@ -216,28 +218,33 @@ fn prepare(db: &Database) -> Result<(), Prepare> {
             Ok(meta) => {
                 if let Some(found) = meta.get(LAYOUT_KEY)? {
                     let found = found.value();
-                    return if found > LAYOUT {
-                        Err(Prepare::TooNew(crate::error::TooNew {
+                    if found > LAYOUT {
+                        return Err(Prepare::TooNew(crate::error::TooNew {
                             found,
                             supported: LAYOUT,
-                        }))
-                    } else {
-                        Ok(())
-                    };
+                        }));
+                    }
+                    if found == LAYOUT {
+                        return Ok(());
+                    }
                 }
             }
             Err(TableError::TableDoesNotExist(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }
+    // A new file, or layout 1: the tables layout 2 added start empty, which is right for
+    // layout 1 (its records have no owners and it kept no events). Records stay in format
+    // version 1 until they next change.
     let txn = db.begin_write()?;
     {
         txn.open_table(RECORDS)?;
         txn.open_table(BY_CREATED)?;
+        txn.open_table(BY_OWNER)?;
+        txn.open_table(EVENTS)?;
+        txn.open_table(EVENTS_BY_KEY)?;
         let mut meta = txn.open_table(META)?;
-        if meta.get(LAYOUT_KEY)?.is_none() {
-            meta.insert(LAYOUT_KEY, LAYOUT)?;
-        }
+        meta.insert(LAYOUT_KEY, LAYOUT)?;
     }
     txn.commit()?;
     Ok(())

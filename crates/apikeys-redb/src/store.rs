@@ -4,15 +4,20 @@ use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, PoisonError};
 
-use apikeys::{ApiKey, KeyStore, ListQuery, Page, StoreError, async_trait};
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use apikeys::{
+    ApiKey, AuditAction, AuditEvent, Change, KeyStore, ListQuery, Modified, Page, Roll, Rolled,
+    StoreError, async_trait,
+};
+use redb::{Database, ReadableDatabase, ReadableTableMetadata};
+use time::OffsetDateTime;
 
 use crate::cache::Lookup;
-use crate::codec::{decode_record, encode_index, encode_record, normalized, to_micros};
-use crate::error::{OpenError, backend, corrupt};
+use crate::codec::{decode_event, decode_record, normalized, revoke_in_place, stored_time};
+use crate::error::{OpenError, backend, corrupt, task_failed};
 use crate::open::RedbStoreBuilder;
 use crate::shared::Shared;
-use crate::tables::{BY_CREATED, RECORDS};
+use crate::tables::{EVENTS, EVENTS_BY_KEY, RECORDS};
+use crate::writes::transact;
 
 /// API keys in one redb file: ACID, crash-safe, no server. See the [crate docs](crate).
 ///
@@ -87,15 +92,18 @@ impl RedbStore {
         self.shared.cache.len()
     }
 
-    /// Adds many records in one transaction (an import): all or none. Fails with
-    /// [`StoreError::AlreadyExists`] if a prefix is taken, or repeated in `keys`.
+    /// Adds many records in one transaction (an import): all or none, each with its
+    /// `created` audit event. Fails with [`StoreError::AlreadyExists`] if a prefix is taken,
+    /// or repeated in `keys`.
     pub async fn insert_all(&self, keys: Vec<ApiKey>) -> Result<(), StoreError> {
         self.write(move |shared| {
-            let txn = shared.db.begin_write().map_err(backend)?;
-            for key in &keys {
-                insert_in(&txn, key)?;
-            }
-            txn.commit().map_err(backend)
+            transact(shared, |t| {
+                for key in &keys {
+                    t.insert_new(&normalized(key))?;
+                    t.append(&AuditEvent::new(&key.prefix, AuditAction::Created))?;
+                }
+                Ok(((), true))
+            })
             // Nothing to cache: absent prefixes are never cached, so none of these is.
         })
         .await
@@ -117,57 +125,164 @@ impl RedbStore {
             f(&shared)
         })
         .await
-        .map_err(|e| StoreError::backend(format!("key store write task failed: {e}")))?
+        .map_err(|e| task_failed("write", e))?
+    }
+
+    /// Runs a read that may take long (a scan) off the async threads.
+    async fn read<T: Send + 'static>(
+        &self,
+        task: &'static str,
+        f: impl FnOnce(&Shared) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || f(&shared))
+            .await
+            .map_err(|e| task_failed(task, e))?
     }
 }
 
-fn insert_in(txn: &WriteTransaction, key: &ApiKey) -> Result<(), StoreError> {
-    let mut records = txn.open_table(RECORDS).map_err(backend)?;
-    if records.get(key.prefix.as_str()).map_err(backend)?.is_some() {
-        return Err(StoreError::AlreadyExists {
-            prefix: key.prefix.clone(),
-        });
+fn not_found(prefix: &str) -> StoreError {
+    StoreError::NotFound {
+        prefix: prefix.to_owned(),
     }
-    records
-        .insert(key.prefix.as_str(), encode_record(key).as_slice())
-        .map_err(backend)?;
-    let mut index = txn.open_table(BY_CREATED).map_err(backend)?;
-    index
-        .insert(
-            (to_micros(key.created), key.prefix.as_str()),
-            encode_index(key).as_slice(),
-        )
-        .map_err(backend)?;
-    Ok(())
 }
 
-/// Removes `prefix`'s index entry. `old` is its record's bytes; if they do not decode, the
-/// entry is found by a scan (slow, but it lets a corrupt record be deleted).
-fn unindex(txn: &WriteTransaction, prefix: &str, old: &[u8]) -> Result<(), StoreError> {
-    let mut index = txn.open_table(BY_CREATED).map_err(backend)?;
-    match decode_record(prefix, old) {
-        Ok(old) => {
-            index
-                .remove((to_micros(old.created), prefix))
-                .map_err(backend)?;
+fn refused(prefix: &str) -> impl FnOnce(apikeys::Refusal) -> StoreError + '_ {
+    move |reason| StoreError::Refused {
+        prefix: prefix.to_owned(),
+        reason,
+    }
+}
+
+/// [`KeyStore::modify`] inside the write lock: the change applies to the record as this
+/// transaction reads it.
+fn modify_in(
+    shared: &Shared,
+    prefix: &str,
+    change: &Change,
+    event: &AuditEvent,
+) -> Result<Modified, StoreError> {
+    transact(shared, |t| {
+        let bytes = t.record_bytes(prefix)?.ok_or_else(|| not_found(prefix))?;
+        let old = match decode_record(prefix, &bytes) {
+            Ok(old) => old,
+            Err(_) if *change == Change::Revoke => {
+                // Revocation must reach a record it cannot read: set the revoked bit every
+                // record version keeps at the same place, and in its index entry.
+                let mut bytes = bytes;
+                if !revoke_in_place(&mut bytes) {
+                    return Ok((Modified::RevokedUndecodable, false));
+                }
+                t.put_bytes(prefix, &bytes)?;
+                t.revoke_undecodable_index(prefix, &bytes)?;
+                t.append(event)?;
+                return Ok((Modified::RevokedUndecodable, true));
+            }
+            Err(reason) => return Err(corrupt(prefix, reason)),
+        };
+        let mut key = old.clone();
+        if !change.apply(&mut key).map_err(refused(prefix))? {
+            return Ok((Modified::Unchanged(old), false));
         }
-        Err(_) => index
-            .retain(|(_, indexed), _| indexed != prefix)
-            .map_err(backend)?,
+        let key = normalized(&key);
+        t.replace(&old, &key)?;
+        t.append(event)?;
+        Ok((Modified::Changed(key), true))
+    })
+}
+
+fn roll_in(shared: &Shared, roll: &Roll, event: &AuditEvent) -> Result<Rolled, StoreError> {
+    transact(shared, |t| {
+        let prefix = roll.prefix.as_str();
+        let bytes = t.record_bytes(prefix)?.ok_or_else(|| not_found(prefix))?;
+        let old = decode_record(prefix, &bytes).map_err(|r| corrupt(prefix, r))?;
+        let mut retired = old.clone();
+        let successor = roll.apply(&mut retired).map_err(refused(prefix))?;
+        let (retired, successor) = (normalized(&retired), normalized(&successor));
+        t.replace(&old, &retired)?;
+        t.insert_new(&successor)?;
+        t.append(event)?;
+        Ok((
+            Rolled {
+                old: retired,
+                successor,
+            },
+            true,
+        ))
+    })
+}
+
+/// [`KeyStore::touch`] inside the write lock; the records it moved forward.
+fn touch_in(shared: &Shared, uses: &[(String, OffsetDateTime)]) -> Result<Vec<ApiKey>, StoreError> {
+    transact(shared, |t| {
+        let mut moved = Vec::new();
+        for (prefix, at) in uses {
+            let at = stored_time(*at);
+            // Unknown prefixes stay unknown; a record that does not decode cannot have a
+            // field moved (and its revocation must not be disturbed).
+            let Some(bytes) = t.record_bytes(prefix)? else {
+                continue;
+            };
+            let Ok(mut key) = decode_record(prefix, &bytes) else {
+                continue;
+            };
+            if key.last_used.is_some_and(|last| last >= at) {
+                continue;
+            }
+            key.last_used = Some(at);
+            t.put_record(&key)?;
+            moved.push(key);
+        }
+        let wrote = !moved.is_empty();
+        Ok((moved, wrote))
+    })
+}
+
+fn delete_in(shared: &Shared, prefix: &str, event: &AuditEvent) -> Result<bool, StoreError> {
+    transact(shared, |t| {
+        let Some(bytes) = t.remove_record(prefix)? else {
+            return Ok((false, false));
+        };
+        match decode_record(prefix, &bytes) {
+            Ok(old) => t.unindex(&old)?,
+            Err(_) => t.unindex_undecodable(prefix, &bytes)?,
+        }
+        t.append(event)?;
+        Ok((true, true))
+    })
+}
+
+fn history_in(shared: &Shared, prefix: &str) -> Result<Vec<AuditEvent>, StoreError> {
+    let txn = shared.db.begin_read().map_err(backend)?;
+    let by_key = txn.open_table(EVENTS_BY_KEY).map_err(backend)?;
+    let events = txn.open_table(EVENTS).map_err(backend)?;
+    let mut history = Vec::new();
+    for entry in by_key
+        .range((prefix, 0)..=(prefix, u64::MAX))
+        .map_err(backend)?
+    {
+        let (key, _) = entry.map_err(backend)?;
+        let (_, sequence) = key.value();
+        let bytes = events
+            .get(sequence)
+            .map_err(backend)?
+            .ok_or_else(|| corrupt(prefix, format!("audit event {sequence} is missing")))?;
+        history.push(decode_event(bytes.value()).map_err(|r| corrupt(prefix, r))?);
     }
-    Ok(())
+    Ok(history)
 }
 
 #[async_trait]
 impl KeyStore for RedbStore {
-    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
+    async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
         let key = normalized(key);
+        let event = event.clone();
         self.write(move |shared| {
-            let outcome = (|| {
-                let txn = shared.db.begin_write().map_err(backend)?;
-                insert_in(&txn, &key)?;
-                txn.commit().map_err(backend)
-            })();
+            let outcome = transact(shared, |t| {
+                t.insert_new(&key)?;
+                t.append(&event)?;
+                Ok(((), true))
+            });
             match outcome {
                 Ok(()) => shared.cache.put(Arc::new(key)),
                 Err(_) => shared.cache.remove(&key.prefix),
@@ -195,79 +310,84 @@ impl KeyStore for RedbStore {
         Ok(Some(record))
     }
 
-    async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
-        let mut key = normalized(key);
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        // A search may scan the whole index: keep it off the async threads.
+        let query = query.clone();
+        self.read("list", move |shared| crate::list::list(shared, &query))
+            .await
+    }
+
+    async fn modify(
+        &self,
+        prefix: &str,
+        change: &Change,
+        event: &AuditEvent,
+    ) -> Result<Modified, StoreError> {
+        let (prefix, change, event) = (prefix.to_owned(), change.clone(), event.clone());
         self.write(move |shared| {
-            let outcome = (|| {
-                let txn = shared.db.begin_write().map_err(backend)?;
-                {
-                    let mut records = txn.open_table(RECORDS).map_err(backend)?;
-                    let old = records
-                        .get(key.prefix.as_str())
-                        .map_err(backend)?
-                        .ok_or_else(|| StoreError::NotFound {
-                            prefix: key.prefix.clone(),
-                        })?
-                        .value()
-                        .to_vec();
-                    // Revocation is sticky; so a record that cannot be read is not
-                    // overwritten (it might be revoked) — delete it instead.
-                    let old_record =
-                        decode_record(&key.prefix, &old).map_err(|r| corrupt(&key.prefix, r))?;
-                    key.revoked |= old_record.revoked;
-                    unindex(&txn, &key.prefix, &old)?;
-                    records
-                        .insert(key.prefix.as_str(), encode_record(&key).as_slice())
-                        .map_err(backend)?;
-                }
-                let mut index = txn.open_table(BY_CREATED).map_err(backend)?;
-                index
-                    .insert(
-                        (to_micros(key.created), key.prefix.as_str()),
-                        encode_index(&key).as_slice(),
-                    )
-                    .map_err(backend)?;
-                drop(index);
-                txn.commit().map_err(backend)
-            })();
-            match outcome {
-                Ok(()) => shared.cache.put(Arc::new(key)),
-                Err(_) => shared.cache.remove(&key.prefix),
+            let outcome = modify_in(shared, &prefix, &change, &event);
+            match &outcome {
+                Ok(Modified::Changed(key)) => shared.cache.put(Arc::new(key.clone())),
+                // Nothing was written: what the cache holds is still what is stored.
+                Ok(Modified::Unchanged(_)) => {}
+                _ => shared.cache.remove(&prefix),
             }
             outcome
         })
         .await
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        // A search may scan the whole index: keep it off the async threads.
-        let query = query.clone();
-        let shared = Arc::clone(&self.shared);
-        tokio::task::spawn_blocking(move || crate::list::list(&shared, &query))
-            .await
-            .map_err(|e| StoreError::backend(format!("key store list task failed: {e}")))?
+    async fn roll(&self, roll: &Roll, event: &AuditEvent) -> Result<Rolled, StoreError> {
+        let (roll, event) = (roll.clone(), event.clone());
+        self.write(move |shared| {
+            let outcome = roll_in(shared, &roll, &event);
+            if let Ok(rolled) = &outcome {
+                shared.cache.put(Arc::new(rolled.old.clone()));
+                shared.cache.put(Arc::new(rolled.successor.clone()));
+            } else {
+                shared.cache.remove(&roll.prefix);
+                shared.cache.remove(&roll.successor_prefix);
+            }
+            outcome
+        })
+        .await
     }
 
-    async fn delete(&self, prefix: &str) -> Result<bool, StoreError> {
-        let prefix = prefix.to_owned();
+    async fn touch(&self, uses: &[(String, OffsetDateTime)]) -> Result<(), StoreError> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let uses = uses.to_vec();
+        self.write(move |shared| match touch_in(shared, &uses) {
+            Ok(moved) => {
+                for key in moved {
+                    shared.cache.put(Arc::new(key));
+                }
+                Ok(())
+            }
+            Err(error) => {
+                for (prefix, _) in &uses {
+                    shared.cache.remove(prefix);
+                }
+                Err(error)
+            }
+        })
+        .await
+    }
+
+    async fn delete(&self, prefix: &str, event: &AuditEvent) -> Result<bool, StoreError> {
+        let (prefix, event) = (prefix.to_owned(), event.clone());
         self.write(move |shared| {
-            let outcome = (|| {
-                let txn = shared.db.begin_write().map_err(backend)?;
-                let old = {
-                    let mut records = txn.open_table(RECORDS).map_err(backend)?;
-                    let old = records.remove(prefix.as_str()).map_err(backend)?;
-                    old.map(|old| old.value().to_vec())
-                };
-                let Some(old) = old else {
-                    return Ok(false);
-                };
-                unindex(&txn, &prefix, &old)?;
-                txn.commit().map_err(backend)?;
-                Ok(true)
-            })();
+            let outcome = delete_in(shared, &prefix, &event);
             shared.cache.remove(&prefix);
             outcome
         })
         .await
+    }
+
+    async fn history(&self, prefix: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        let prefix = prefix.to_owned();
+        self.read("history", move |shared| history_in(shared, &prefix))
+            .await
     }
 }

@@ -3,9 +3,12 @@
 
 use std::sync::Arc;
 
-use apikeys::testing::store;
-use apikeys::{ApiKeys, KeyStore, NewKey};
+use apikeys::testing::{created, event, store};
+use apikeys::{ApiKeys, AuditAction, Change, Edit, KeyStore, ListQuery, NewKey};
 use apikeys_redb::RedbStore;
+
+const RECORDS: redb::TableDefinition<'static, &str, &[u8]> =
+    redb::TableDefinition::new("apikeys_records");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redb_store_conformance() {
@@ -91,12 +94,10 @@ async fn writes_survive_reopening() {
     let revoked = keys.create(NewKey::named("revoked")).await.expect("create");
     let deleted = keys.create(NewKey::named("deleted")).await.expect("create");
     keys.revoke(revoked.key.prefix()).await.expect("revoke");
-    assert!(
-        keys.store()
-            .delete(deleted.key.prefix())
-            .await
-            .expect("delete")
-    );
+    keys.delete(deleted.key.prefix()).await.expect("delete");
+    keys.update(kept.key.prefix(), Edit::new().owner("org_1"))
+        .await
+        .expect("edit");
     drop(keys);
 
     let store = RedbStore::open_existing(&path).expect("reopen");
@@ -115,14 +116,116 @@ async fn writes_survive_reopening() {
             .expect("get")
             .is_none()
     );
-    assert_eq!(
-        *store
-            .get(kept.key.prefix())
+    let stored = store
+        .get(kept.key.prefix())
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(stored.owner.as_deref(), Some("org_1"));
+    assert_eq!(stored.name, kept.record.name);
+    let page = store
+        .list(&ListQuery::new().owner("org_1"))
+        .await
+        .expect("list");
+    assert_eq!(page.keys.len(), 1);
+    let actions = |events: Vec<apikeys::AuditEvent>| {
+        events.iter().map(|e| e.action.name()).collect::<Vec<_>>()
+    };
+    let kept_history = store.history(kept.key.prefix()).await.expect("history");
+    assert_eq!(actions(kept_history), ["created", "updated"]);
+    let deleted_history = store.history(deleted.key.prefix()).await.expect("history");
+    assert_eq!(actions(deleted_history), ["created", "deleted"]);
+}
+
+/// The core's undecodable-record case, with the record's bytes damaged in the file
+/// underneath the store: garbage, and a record of a format version from the future.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_records_conformance() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (n, bytes) in [&b"\x01\x00garbage"[..], &[3u8, 0, 1, 2][..]]
+        .into_iter()
+        .enumerate()
+    {
+        let store = RedbStore::open(dir.path().join(format!("u{n}.redb"))).expect("open");
+        let db = Arc::clone(store.database());
+        store::undecodable_records(Arc::new(store), |prefix| async move {
+            let txn = db.begin_write().expect("write");
+            txn.open_table(RECORDS)
+                .expect("records")
+                .insert(prefix.as_str(), bytes)
+                .expect("damage");
+            txn.commit().expect("commit");
+        })
+        .await;
+    }
+}
+
+/// A roll, an edit and a touch each land in the cache exactly as in the file: a store
+/// sharing the cache and a fresh open of the file read the same records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_writes_keep_the_cache_coherent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("keys.redb");
+    let store = RedbStore::open(&path).expect("open");
+    // No write-behind task: it would hold the file open past `drop`.
+    let keys = ApiKeys::builder(store.clone()).without_last_used().build();
+    let made = keys
+        .create(NewKey::named("coherent").owner("org_a"))
+        .await
+        .expect("create");
+    let prefix = made.key.prefix().to_owned();
+    keys.verify(made.key.expose_secret()).await.expect("cached");
+    keys.update(&prefix, Edit::new().owner("org_b").name("moved"))
+        .await
+        .expect("edit");
+    keys.disable(&prefix).await.expect("disable");
+    keys.enable(&prefix).await.expect("enable");
+    let later = apikeys::testing::record("x", "x").created + time::Duration::minutes(1);
+    store
+        .touch(&[(prefix.clone(), later)])
+        .await
+        .expect("touch");
+    let rolled = keys
+        .roll(&prefix, time::Duration::hours(1))
+        .await
+        .expect("roll");
+    let successor = rolled.successor.key.prefix().to_owned();
+    let cached_old = store.get(&prefix).await.expect("get").expect("old");
+    let cached_new = store.get(&successor).await.expect("get").expect("new");
+    assert!(store.cached() >= 2);
+    assert_eq!(cached_old.last_used, Some(later));
+    assert_eq!(cached_old.successor.as_deref(), Some(successor.as_str()));
+    let in_org_b = store
+        .list(&ListQuery::new().owner("org_b"))
+        .await
+        .expect("list");
+    assert_eq!(in_org_b.keys.len(), 2, "the successor keeps the owner");
+    assert!(
+        store
+            .list(&ListQuery::new().owner("org_a"))
             .await
-            .expect("get")
-            .expect("present"),
-        kept.record
+            .expect("list")
+            .keys
+            .is_empty(),
+        "the old owner's index entry went with the edit"
     );
+    drop(keys);
+    drop(store);
+    let fresh = RedbStore::builder()
+        .cache_capacity(0)
+        .open_existing(&path)
+        .expect("reopen");
+    assert_eq!(
+        fresh.get(&prefix).await.expect("get").as_ref(),
+        Some(&cached_old)
+    );
+    assert_eq!(
+        fresh.get(&successor).await.expect("get").as_ref(),
+        Some(&cached_new)
+    );
+    let history = fresh.history(&successor).await.expect("history");
+    assert_eq!(history.len(), 1, "the roll is in the successor's history");
+    assert_eq!(fresh.history(&prefix).await.expect("history").len(), 5);
 }
 
 /// Unknown prefixes are not remembered; the cache stays within its capacity.
@@ -182,7 +285,8 @@ async fn compact_shrinks_and_keeps_keys() {
         Err(apikeys::StoreError::AlreadyExists { .. })
     ));
     for key in &batch[..50] {
-        assert!(store.delete(&key.prefix).await.expect("delete"));
+        let ev = event(&key.prefix, AuditAction::Deleted);
+        assert!(store.delete(&key.prefix, &ev).await.expect("delete"));
     }
     assert!(matches!(
         RedbStore::compact(&path),
@@ -220,12 +324,10 @@ async fn cache_fills_never_resurrect_old_records() {
         .cache_capacity(1)
         .open(dir.path().join("keys.redb"))
         .expect("open");
-    let mut a = apikeys::testing::record("Aaaaaaaa", "0");
-    store.insert(&a).await.expect("insert a");
-    store
-        .insert(&apikeys::testing::record("Bbbbbbbb", "b"))
-        .await
-        .expect("insert b");
+    let a = apikeys::testing::record("Aaaaaaaa", "0");
+    store.insert(&a, &created(&a)).await.expect("insert a");
+    let b = apikeys::testing::record("Bbbbbbbb", "b");
+    store.insert(&b, &created(&b)).await.expect("insert b");
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let readers: Vec<_> = (0..4)
         .map(|_| {
@@ -242,15 +344,25 @@ async fn cache_fills_never_resurrect_old_records() {
         })
         .collect();
     for i in 1..=150 {
-        a.name = i.to_string();
-        a.revoked = i == 150;
-        store.update(&a).await.expect("update");
+        let name = i.to_string();
+        let change = if i == 150 {
+            Change::Revoke
+        } else {
+            Change::Edit(Edit::new().name(&name))
+        };
+        let ev = event("Aaaaaaaa", AuditAction::Revoked);
+        store
+            .modify("Aaaaaaaa", &change, &ev)
+            .await
+            .expect("modify");
         let seen = store.get("Aaaaaaaa").await.expect("get").expect("present");
-        assert_eq!(
-            seen.name, a.name,
-            "a read after write {i} saw an older record"
-        );
-        assert_eq!(seen.revoked, a.revoked);
+        if i < 150 {
+            assert_eq!(
+                seen.name, name,
+                "a read after write {i} saw an older record"
+            );
+        }
+        assert_eq!(seen.revoked, i == 150);
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for reader in readers {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use apikeys::{ApiKeys, VerifiedKey};
+use apikeys::{ApiKeys, Denial, NoScopes, Presence, Scopes, VerifiedKey};
 use warp::http::HeaderMap;
 use warp::{Filter, Rejection};
 
@@ -25,10 +25,31 @@ use crate::rejection::ApiKeyRejection;
 pub fn verified(
     keys: ApiKeys,
 ) -> impl Filter<Extract = (VerifiedKey,), Error = Rejection> + Clone + Send + Sync + 'static {
-    verified_with_scopes(keys, std::iter::empty::<String>())
+    verified_for::<NoScopes>(keys)
 }
 
-/// Like [`verified`], and the key must also hold every one of `scopes` (else 403).
+/// Like [`verified`], and the key must also hold the [`Scopes`] of `S` (else 403): the
+/// typed form, as `Verified<S>` in apikeys-axum and apikeys-actix.
+///
+/// ```
+/// use warp::Filter;
+///
+/// apikeys_warp::scopes!(HeroesRead = ["heroes:read"]);
+///
+/// let keys = apikeys::ApiKeys::new(apikeys::MemoryStore::new());
+/// let heroes = warp::path!("heroes")
+///     .and(apikeys_warp::verified_for::<HeroesRead>(keys))
+///     .map(|_| r#"["Batman"]"#)
+///     .recover(apikeys_warp::recover);
+/// ```
+pub fn verified_for<S: Scopes>(
+    keys: ApiKeys,
+) -> impl Filter<Extract = (VerifiedKey,), Error = Rejection> + Clone + Send + Sync + 'static {
+    verified_with_scopes(keys, S::SCOPES.iter().copied())
+}
+
+/// Like [`verified`], and the key must also hold every one of `scopes` (else 403): for
+/// scopes known only at run time.
 ///
 /// ```
 /// use warp::Filter;
@@ -47,15 +68,13 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    let scopes: Arc<[String]> = scopes.into_iter().map(Into::into).collect();
-    request_parts().and_then(move |headers: HeaderMap, query: Option<String>| {
-        let keys = keys.clone();
-        let scopes = Arc::clone(&scopes);
-        async move {
-            keys.authenticate(&headers, query.as_deref(), &scopes)
-                .await
-                .map_err(ApiKeyRejection::reject)
-        }
+    authenticate(
+        keys,
+        scopes.into_iter().map(Into::into).collect(),
+        Presence::Required,
+    )
+    .and_then(|key: Option<VerifiedKey>| async move {
+        key.ok_or_else(|| ApiKeyRejection::reject(Denial::Missing.into()))
     })
 }
 
@@ -79,22 +98,60 @@ pub fn optional(
     keys: ApiKeys,
 ) -> impl Filter<Extract = (Option<VerifiedKey>,), Error = Rejection> + Clone + Send + Sync + 'static
 {
-    request_parts().and_then(move |headers: HeaderMap, query: Option<String>| {
-        let keys = keys.clone();
-        async move {
-            keys.authenticate_optional::<_, &str>(&headers, query.as_deref(), &[])
-                .await
-                .map_err(ApiKeyRejection::reject)
-        }
-    })
+    optional_for::<NoScopes>(keys)
 }
 
-/// The headers and the raw query string (`None` when the URI has none).
-fn request_parts()
--> impl Filter<Extract = (HeaderMap, Option<String>), Error = std::convert::Infallible> + Copy {
+/// Like [`optional`], and a key that is present must hold the [`Scopes`] of `S`.
+pub fn optional_for<S: Scopes>(
+    keys: ApiKeys,
+) -> impl Filter<Extract = (Option<VerifiedKey>,), Error = Rejection> + Clone + Send + Sync + 'static
+{
+    authenticate(
+        keys,
+        S::SCOPES.iter().map(|&s| s.to_owned()).collect(),
+        Presence::Optional,
+    )
+}
+
+/// The core's one rule for adapters: the key a layer in front verified (a tower
+/// `ApiKeyLayer` puts it in the request's extensions), else the request's key.
+fn authenticate(
+    keys: ApiKeys,
+    scopes: Arc<[String]>,
+    presence: Presence,
+) -> impl Filter<Extract = (Option<VerifiedKey>,), Error = Rejection> + Clone + Send + Sync + 'static
+{
+    request_parts().and_then(
+        move |earlier: Option<VerifiedKey>, headers: HeaderMap, query: Option<String>| {
+            let keys = keys.clone();
+            let scopes = Arc::clone(&scopes);
+            async move {
+                let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+                keys.authenticate_request(
+                    earlier.as_ref(),
+                    &headers,
+                    query.as_deref(),
+                    &scopes,
+                    presence,
+                )
+                .await
+                .map_err(ApiKeyRejection::reject)
+            }
+        },
+    )
+}
+
+/// A key verified earlier, the headers and the raw query string (`None` when the URI has
+/// none).
+fn request_parts() -> impl Filter<
+    Extract = (Option<VerifiedKey>, HeaderMap, Option<String>),
+    Error = std::convert::Infallible,
+> + Copy {
     let query = warp::query::raw()
         .map(Some)
         .or(warp::any().map(|| None))
         .unify();
-    warp::header::headers_cloned().and(query)
+    warp::ext::optional::<VerifiedKey>()
+        .and(warp::header::headers_cloned())
+        .and(query)
 }

@@ -3,8 +3,9 @@
 mod filters;
 mod rejection;
 
-pub use crate::filters::{optional, verified, verified_with_scopes};
+pub use crate::filters::{optional, optional_for, verified, verified_for, verified_with_scopes};
 pub use crate::rejection::{ApiKeyRejection, denial_response, recover, recover_with};
+pub use apikeys::{NoScopes, Scopes, scopes};
 
 /// Re-exported so applications need not name the core crate for the common types.
 pub use apikeys::{ApiKeys, VerifiedKey, VerifyError};

@@ -4,27 +4,56 @@
 use apikeys::testing::http::{ANONYMOUS, HttpHarness, SCOPE, TestRequest, TestResponse, run_all};
 use apikeys::testing::keys_with;
 use apikeys::{ApiKeys, DenialResponse, NewKey, VerifiedKey, VerifyError};
+use http_body_util::BodyExt;
+use tower_service::Service;
 use warp::Filter;
 use warp::reply::{Reply, Response};
 
+/// Sends `request` through `filter` as a server would (warp's tower service), so that a
+/// header may occur several times (warp's test builder replaces repeated headers).
 async fn send<F>(filter: &F, request: TestRequest) -> TestResponse
 where
     F: warp::Filter + Clone + Send + Sync + 'static,
     F::Extract: Reply + Send,
 {
-    let mut builder = warp::test::request().path(&request.path);
+    send_with(filter, request, None).await
+}
+
+async fn send_with<F>(
+    filter: &F,
+    request: TestRequest,
+    earlier: Option<VerifiedKey>,
+) -> TestResponse
+where
+    F: warp::Filter + Clone + Send + Sync + 'static,
+    F::Extract: Reply + Send,
+{
+    let mut builder = warp::http::Request::get(request.path.as_str());
     for (name, value) in &request.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
-    let response = builder.reply(filter).await;
+    let mut http_request = builder.body(String::new()).expect("request");
+    if let Some(key) = earlier {
+        http_request.extensions_mut().insert(key);
+    }
+    let mut service = warp::service(filter.clone());
+    let response = service.call(http_request).await.expect("infallible");
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     TestResponse {
-        status: response.status().as_u16(),
-        headers: response
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
-            .collect(),
-        body: String::from_utf8_lossy(response.body()).into_owned(),
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
     }
 }
 
@@ -32,6 +61,9 @@ where
 fn prefix(key: VerifiedKey) -> String {
     key.prefix().to_owned()
 }
+
+apikeys_warp::scopes!(Suite = [SCOPE]);
+apikeys_warp::scopes!(Admin = ["admin"]);
 
 struct Filters;
 
@@ -43,7 +75,7 @@ impl HttpHarness for Filters {
             .and(apikeys_warp::verified(keys.clone()))
             .map(prefix);
         let scoped = warp::path!("scoped")
-            .and(apikeys_warp::verified_with_scopes(keys.clone(), [SCOPE]))
+            .and(apikeys_warp::verified_for::<Suite>(keys.clone()))
             .map(prefix);
         let optional = warp::path!("optional")
             .and(apikeys_warp::optional(keys.clone()))
@@ -137,4 +169,36 @@ async fn recover_passes_other_rejections_on() {
         let unknown = send(&routes, TestRequest::get("/elsewhere")).await;
         assert_eq!(unknown.status, 404);
     }
+}
+
+/// A key verified in front of the filters (e.g. by a tower `ApiKeyLayer`, which puts it in
+/// the request's extensions) is reused: this manager's store fails every lookup.
+#[tokio::test]
+async fn filters_reuse_a_key_verified_in_front() {
+    let (keys, key) = keys_with(&["admin"]).await;
+    let earlier = keys.verify(&key).await.expect("verified");
+    let failing = ApiKeys::new(apikeys::testing::FailingStore);
+    let admin = warp::path!("admin")
+        .and(apikeys_warp::verified_for::<Admin>(failing.clone()))
+        .map(prefix);
+    let optional = warp::path!("optional")
+        .and(apikeys_warp::optional_for::<Admin>(failing))
+        .map(|key: Option<VerifiedKey>| key.map_or(ANONYMOUS.to_owned(), prefix));
+    let routes = admin.or(optional).recover(apikeys_warp::recover);
+    for path in ["/admin", "/optional"] {
+        let granted = send_with(&routes, TestRequest::get(path), Some(earlier.clone())).await;
+        assert_eq!(
+            (granted.status, granted.body.as_str()),
+            (200, earlier.prefix()),
+            "{path}"
+        );
+        // Without it, the failing store answers.
+        let unavailable = send(&routes, TestRequest::get(path).api_key(&key)).await;
+        assert_eq!(unavailable.status, 503, "{path}");
+    }
+    // The reused key is still checked for the route's scopes.
+    let (other, reader) = keys_with(&["read"]).await;
+    let reader = other.verify(&reader).await.expect("verified");
+    let refused = send_with(&routes, TestRequest::get("/admin"), Some(reader)).await;
+    assert_eq!(refused.status, 403);
 }

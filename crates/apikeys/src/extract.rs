@@ -10,6 +10,20 @@ pub trait HeaderLookup {
 
     /// Calls `visit` with each value of header `name` until it returns `true`.
     fn each(&self, name: &str, visit: &mut dyn FnMut(&[u8]) -> bool);
+
+    /// The value of header `name` when it occurs at most once; [`Ambiguous`] when it
+    /// occurs several times. Implementations may override this with a cheaper count.
+    fn single(&self, name: &str) -> Result<Option<&[u8]>, Ambiguous> {
+        let mut count = 0usize;
+        self.each(name, &mut |_| {
+            count += 1;
+            count > 1
+        });
+        if count > 1 {
+            return Err(Ambiguous);
+        }
+        Ok(self.first(name))
+    }
 }
 
 #[cfg(feature = "http")]
@@ -25,64 +39,116 @@ impl HeaderLookup for http::HeaderMap {
             }
         }
     }
+
+    fn single(&self, name: &str) -> Result<Option<&[u8]>, Ambiguous> {
+        let mut values = self.get_all(name).iter();
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(Ambiguous);
+        }
+        Ok(first.map(http::HeaderValue::as_bytes))
+    }
 }
 
-/// One place a client may put its key.
+/// A request carries its key header (`Authorization` or the configured custom header)
+/// several times. Which one a proxy or framework would use differs, so no value is
+/// trusted: verification refuses such a request as [`Malformed`](crate::Denial::Malformed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the key header occurs several times")]
+pub struct Ambiguous;
+
+/// One place a client may put its key. Build it with [`authorization`](Self::authorization),
+/// [`header`](Self::header), [`cookie`](Self::cookie) or [`query`](Self::query); read it
+/// back with [`kind`](Self::kind).
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySource(Repr);
+
+/// Private, so that a header name is lower case by construction: header lookups use the
+/// name as given, and `X-Api-Key` would find nothing in a map that stores `x-api-key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Repr {
+    Authorization { scheme: String },
+    Header(String),
+    Cookie(String),
+    Query(String),
+}
+
+/// What a [`KeySource`] reads, as returned by [`KeySource::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum KeySource {
+pub enum KeySourceKind<'a> {
     /// `Authorization: <scheme> <key>`: the scheme matches ASCII-case-insensitively and is
     /// followed by exactly one space; the rest is the key as-is.
     Authorization {
         /// The scheme keyword, e.g. `Api-Key` or `Bearer`.
-        scheme: String,
+        scheme: &'a str,
     },
-    /// A header whose whole value is the key, e.g. `X-Api-Key`.
-    Header(String),
+    /// A header whose whole value is the key; the name is in lower case.
+    Header {
+        /// The header name, lower case.
+        name: &'a str,
+    },
     /// A cookie whose value is the key.
-    Cookie(String),
-    /// A query-string parameter. Keys in URLs end up in access logs: opt in deliberately.
-    Query(String),
+    Cookie {
+        /// The cookie name.
+        name: &'a str,
+    },
+    /// A query-string parameter.
+    Query {
+        /// The parameter name.
+        name: &'a str,
+    },
 }
 
 impl KeySource {
-    /// `Authorization: <scheme> <key>`.
+    /// `Authorization: <scheme> <key>`: the scheme matches ASCII-case-insensitively and is
+    /// followed by exactly one space; the rest is the key as-is.
     pub fn authorization(scheme: impl Into<String>) -> Self {
-        Self::Authorization {
+        Self(Repr::Authorization {
             scheme: scheme.into(),
-        }
+        })
     }
 
-    /// A custom header, e.g. `X-Api-Key`.
+    /// A header whose whole value is the key, e.g. `X-Api-Key` (matched in any case).
     pub fn header(name: &str) -> Self {
-        Self::Header(name.to_ascii_lowercase())
+        Self(Repr::Header(name.to_ascii_lowercase()))
     }
 
-    /// A cookie.
+    /// A cookie whose value is the key.
     pub fn cookie(name: impl Into<String>) -> Self {
-        Self::Cookie(name.into())
+        Self(Repr::Cookie(name.into()))
     }
 
-    /// A query parameter.
+    /// A query-string parameter. Keys in URLs end up in access logs: opt in deliberately.
     pub fn query(name: impl Into<String>) -> Self {
-        Self::Query(name.into())
+        Self(Repr::Query(name.into()))
+    }
+
+    /// What this source reads.
+    pub fn kind(&self) -> KeySourceKind<'_> {
+        match &self.0 {
+            Repr::Authorization { scheme } => KeySourceKind::Authorization { scheme },
+            Repr::Header(name) => KeySourceKind::Header { name },
+            Repr::Cookie(name) => KeySourceKind::Cookie { name },
+            Repr::Query(name) => KeySourceKind::Query { name },
+        }
     }
 
     fn extract<'a, H: HeaderLookup + ?Sized>(
         &self,
         headers: &'a H,
         query: Option<&'a str>,
-    ) -> Option<Cow<'a, str>> {
-        match self {
-            Self::Authorization { scheme } => headers
-                .first("authorization")
+    ) -> Result<Option<Cow<'a, str>>, Ambiguous> {
+        Ok(match &self.0 {
+            Repr::Authorization { scheme } => headers
+                .single("authorization")?
                 .and_then(|value| after_scheme(value, scheme.as_bytes()))
                 .map(utf8_lossy),
-            Self::Header(name) => headers
-                .first(name)
+            Repr::Header(name) => headers
+                .single(name)?
                 .filter(|v| !v.is_empty())
                 .map(utf8_lossy),
-            Self::Cookie(name) => {
+            Repr::Cookie(name) => {
                 let mut found = None;
                 headers.each("cookie", &mut |value| {
                     found = cookie_value(value, name);
@@ -90,10 +156,12 @@ impl KeySource {
                 });
                 found.map(Cow::Owned)
             }
-            Self::Query(name) => form_urlencoded::parse(query?.as_bytes())
-                .find(|(k, v)| k == name && !v.is_empty())
-                .map(|(_, v)| Cow::Owned(v.into_owned())),
-        }
+            Repr::Query(name) => query.and_then(|query| {
+                form_urlencoded::parse(query.as_bytes())
+                    .find(|(k, v)| k == name && !v.is_empty())
+                    .map(|(_, v)| Cow::Owned(v.into_owned()))
+            }),
+        })
     }
 }
 
@@ -159,13 +227,20 @@ impl KeyExtractor {
         &self.sources
     }
 
-    /// The key from the first source that has one. `query` is the raw query string.
+    /// The key from the first source that has one (`Ok(None)`: no source has one).
+    /// `query` is the raw query string. A source whose header occurs several times stops
+    /// the search with [`Ambiguous`]: a later source must not win over a confused first one.
     pub fn extract<'a, H: HeaderLookup + ?Sized>(
         &self,
         headers: &'a H,
         query: Option<&'a str>,
-    ) -> Option<Cow<'a, str>> {
-        self.sources.iter().find_map(|s| s.extract(headers, query))
+    ) -> Result<Option<Cow<'a, str>>, Ambiguous> {
+        for source in &self.sources {
+            if let Some(key) = source.extract(headers, query)? {
+                return Ok(Some(key));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -184,6 +259,7 @@ mod tests {
     fn authorization(value: &'static str) -> Option<String> {
         KeyExtractor::default()
             .extract(&with("authorization", value), None)
+            .expect("one Authorization header")
             .map(Cow::into_owned)
     }
 
@@ -213,9 +289,12 @@ mod tests {
     fn custom_scheme() {
         let bearer = KeyExtractor::new([KeySource::authorization("Bearer")]);
         let headers = with("authorization", "bearer K");
-        assert_eq!(bearer.extract(&headers, None).as_deref(), Some("K"));
+        assert_eq!(
+            bearer.extract(&headers, None).unwrap().as_deref(),
+            Some("K")
+        );
         let headers = with("authorization", "Api-Key K");
-        assert_eq!(bearer.extract(&headers, None), None);
+        assert_eq!(bearer.extract(&headers, None).unwrap(), None);
     }
 
     #[test]
@@ -227,27 +306,34 @@ mod tests {
         ]);
         let headers = with("x-api-key", "H");
         assert_eq!(
-            extractor.extract(&headers, Some("api_key=Q")).as_deref(),
+            extractor
+                .extract(&headers, Some("api_key=Q"))
+                .unwrap()
+                .as_deref(),
             Some("H")
         );
         let mut headers = with("cookie", "theme=dark; api_key=C");
         headers.append("cookie", http::HeaderValue::from_static("other=1"));
         assert_eq!(
-            extractor.extract(&headers, Some("api_key=Q")).as_deref(),
+            extractor
+                .extract(&headers, Some("api_key=Q"))
+                .unwrap()
+                .as_deref(),
             Some("C")
         );
         let headers = HeaderMap::new();
         assert_eq!(
             extractor
                 .extract(&headers, Some("a=1&api_key=Q%2E1"))
+                .unwrap()
                 .as_deref(),
             Some("Q.1")
         );
-        assert_eq!(extractor.extract(&headers, Some("api_key=")), None);
-        assert_eq!(extractor.extract(&headers, None), None);
+        assert_eq!(extractor.extract(&headers, Some("api_key=")).unwrap(), None);
+        assert_eq!(extractor.extract(&headers, None).unwrap(), None);
         // Authorization is not a source here.
         let headers = with("authorization", "Api-Key K");
-        assert_eq!(extractor.extract(&headers, None), None);
+        assert_eq!(extractor.extract(&headers, None).unwrap(), None);
     }
 
     #[test]
@@ -255,7 +341,10 @@ mod tests {
         let extractor = KeyExtractor::new([KeySource::cookie("k")]);
         let mut headers = with("cookie", "a=1");
         headers.append("cookie", http::HeaderValue::from_static("k=V; b=2"));
-        assert_eq!(extractor.extract(&headers, None).as_deref(), Some("V"));
+        assert_eq!(
+            extractor.extract(&headers, None).unwrap().as_deref(),
+            Some("V")
+        );
     }
 
     #[test]
@@ -265,7 +354,80 @@ mod tests {
             "authorization",
             http::HeaderValue::from_bytes(b"Api-Key \xff\xfe").unwrap(),
         );
-        let key = KeyExtractor::default().extract(&headers, None).unwrap();
+        let key = KeyExtractor::default()
+            .extract(&headers, None)
+            .unwrap()
+            .unwrap();
         assert!(crate::KeyFormat::default().parse(&key).is_none());
+    }
+
+    #[test]
+    fn several_key_headers_are_ambiguous() {
+        let mut headers = with("authorization", "Api-Key K");
+        headers.append("authorization", http::HeaderValue::from_static("Api-Key L"));
+        assert_eq!(
+            KeyExtractor::default().extract(&headers, None),
+            Err(Ambiguous)
+        );
+        // Even when only one of them is an Api-Key credential.
+        let mut headers = with("authorization", "Basic dTpw");
+        headers.append("authorization", http::HeaderValue::from_static("Api-Key K"));
+        assert_eq!(
+            KeyExtractor::default().extract(&headers, None),
+            Err(Ambiguous)
+        );
+
+        let custom = KeyExtractor::new([KeySource::header("X-Api-Key"), KeySource::query("k")]);
+        let mut headers = with("x-api-key", "K");
+        headers.append("x-api-key", http::HeaderValue::from_static("L"));
+        // The confused first source is not skipped in favour of a later one.
+        assert_eq!(custom.extract(&headers, Some("k=Q")), Err(Ambiguous));
+        assert_eq!(
+            custom
+                .extract(&with("x-api-key", "K"), None)
+                .unwrap()
+                .as_deref(),
+            Some("K")
+        );
+    }
+
+    /// The trait's own `single`, as a framework adapter without an override gets it.
+    #[test]
+    fn default_single_counts_values() {
+        struct Pairs(Vec<(&'static str, &'static [u8])>);
+        impl HeaderLookup for Pairs {
+            fn first(&self, name: &str) -> Option<&[u8]> {
+                self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+            }
+            fn each(&self, name: &str, visit: &mut dyn FnMut(&[u8]) -> bool) {
+                for (_, v) in self.0.iter().filter(|(n, _)| *n == name) {
+                    if visit(v) {
+                        return;
+                    }
+                }
+            }
+        }
+        let one = Pairs(vec![("authorization", b"Api-Key K")]);
+        assert_eq!(one.single("authorization"), Ok(Some(&b"Api-Key K"[..])));
+        assert_eq!(one.single("x-api-key"), Ok(None));
+        let two = Pairs(vec![
+            ("authorization", b"Api-Key K"),
+            ("authorization", b"Api-Key L"),
+        ]);
+        assert_eq!(two.single("authorization"), Err(Ambiguous));
+    }
+
+    #[test]
+    fn header_sources_are_lower_case_by_construction() {
+        let source = KeySource::header("X-Api-Key");
+        assert_eq!(source.kind(), KeySourceKind::Header { name: "x-api-key" });
+        let extractor = KeyExtractor::new([source]);
+        assert_eq!(
+            extractor
+                .extract(&with("x-api-key", "K"), None)
+                .unwrap()
+                .as_deref(),
+            Some("K")
+        );
     }
 }

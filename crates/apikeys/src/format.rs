@@ -73,6 +73,65 @@ pub enum FormatError {
     Brand(String),
 }
 
+/// Configures a [`KeyFormat`]; start with [`KeyFormat::builder`]. The settings are checked
+/// once, by [`build`](Self::build).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct KeyFormatBuilder {
+    format: KeyFormat,
+}
+
+impl KeyFormatBuilder {
+    /// The prefix length (4–32 characters; default 8).
+    pub fn prefix_len(mut self, len: usize) -> Self {
+        self.format.prefix_len = len;
+        self
+    }
+
+    /// The secret length (22–128 characters; default 32).
+    pub fn secret_len(mut self, len: usize) -> Self {
+        self.format.secret_len = len;
+        self
+    }
+
+    /// A fixed brand in front of every key, e.g. `acme_live_`, so that people and secret
+    /// scanners can tell the key's issuer: at most 32 characters of `[A-Za-z0-9_-]`,
+    /// starting with a letter or digit (default: none).
+    pub fn brand(mut self, brand: impl Into<String>) -> Self {
+        self.format.brand = brand.into();
+        self
+    }
+
+    /// Appends a base62 CRC32 of the rest of the key (6 characters), so that a mistyped or
+    /// truncated key is refused without a store lookup (default: off).
+    pub fn checksum(mut self, checksum: bool) -> Self {
+        self.format.checksum = checksum;
+        self
+    }
+
+    /// The format, or the first setting out of range (checked in the order prefix length,
+    /// secret length, brand).
+    pub fn build(self) -> Result<KeyFormat, FormatError> {
+        let format = self.format;
+        if !PREFIX_LEN_RANGE.contains(&format.prefix_len) {
+            return Err(FormatError::PrefixLength(format.prefix_len));
+        }
+        if !SECRET_LEN_RANGE.contains(&format.secret_len) {
+            return Err(FormatError::SecretLength(format.secret_len));
+        }
+        let brand = format.brand.as_bytes();
+        let valid_brand = brand.len() <= BRAND_MAX_LEN
+            && brand.first().is_none_or(u8::is_ascii_alphanumeric)
+            && brand
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !valid_brand {
+            return Err(FormatError::Brand(format.brand));
+        }
+        Ok(format)
+    }
+}
+
 /// The OS random number generator failed; no key was made.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the operating system's random number generator failed")]
@@ -112,48 +171,21 @@ impl KeyFormat {
         Self::default()
     }
 
-    /// Sets the prefix length (4–32 characters).
-    pub fn with_prefix_len(mut self, len: usize) -> Result<Self, FormatError> {
-        if !PREFIX_LEN_RANGE.contains(&len) {
-            return Err(FormatError::PrefixLength(len));
+    /// Starts a custom format from the default one; [`KeyFormatBuilder::build`] checks it.
+    ///
+    /// ```
+    /// let format = apikeys::KeyFormat::builder()
+    ///     .brand("acme_live_")
+    ///     .secret_len(40)
+    ///     .checksum(true)
+    ///     .build()?;
+    /// assert_eq!(format.key_len(), 10 + 8 + 1 + 40 + 6);
+    /// # Ok::<(), apikeys::FormatError>(())
+    /// ```
+    pub fn builder() -> KeyFormatBuilder {
+        KeyFormatBuilder {
+            format: Self::default(),
         }
-        self.prefix_len = len;
-        Ok(self)
-    }
-
-    /// Sets the secret length (22–128 characters).
-    pub fn with_secret_len(mut self, len: usize) -> Result<Self, FormatError> {
-        if !SECRET_LEN_RANGE.contains(&len) {
-            return Err(FormatError::SecretLength(len));
-        }
-        self.secret_len = len;
-        Ok(self)
-    }
-
-    /// Puts a fixed brand in front of every key, e.g. `acme_live_`, so that people and
-    /// secret scanners can tell the key's issuer.
-    pub fn with_brand(mut self, brand: &str) -> Result<Self, FormatError> {
-        let valid = brand.len() <= BRAND_MAX_LEN
-            && brand
-                .bytes()
-                .next()
-                .is_none_or(|b| b.is_ascii_alphanumeric())
-            && brand
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if !valid {
-            return Err(FormatError::Brand(brand.to_owned()));
-        }
-        brand.clone_into(&mut self.brand);
-        Ok(self)
-    }
-
-    /// Appends a base62 CRC32 of the rest of the key (6 characters), so that a mistyped or
-    /// truncated key is refused without a store lookup.
-    #[must_use]
-    pub fn with_checksum(mut self, checksum: bool) -> Self {
-        self.checksum = checksum;
-        self
     }
 
     /// Length of the lookup prefix.
@@ -188,7 +220,7 @@ impl KeyFormat {
     /// A regular expression matching keys of this format, for secret scanners.
     ///
     /// ```
-    /// let format = apikeys::KeyFormat::new().with_brand("acme_").unwrap().with_checksum(true);
+    /// let format = apikeys::KeyFormat::builder().brand("acme_").checksum(true).build().unwrap();
     /// assert_eq!(format.regex(), r"\bacme_[A-Za-z0-9]{8}\.[A-Za-z0-9]{38}\b");
     /// ```
     pub fn regex(&self) -> String {
@@ -355,10 +387,11 @@ mod tests {
 
     #[test]
     fn brand_and_checksum_round_trip() {
-        let format = KeyFormat::new()
-            .with_brand("acme_live_")
-            .unwrap()
-            .with_checksum(true);
+        let format = KeyFormat::builder()
+            .brand("acme_live_")
+            .checksum(true)
+            .build()
+            .unwrap();
         let key = format.generate().unwrap();
         let text = key.expose_secret();
         assert!(text.starts_with("acme_live_"));
@@ -377,7 +410,7 @@ mod tests {
 
     #[test]
     fn checksum_catches_typos_and_truncation() {
-        let format = KeyFormat::new().with_checksum(true);
+        let format = KeyFormat::builder().checksum(true).build().unwrap();
         let key = format.generate().unwrap();
         let text = key.expose_secret();
         assert!(format.parse(text).is_some());
@@ -402,26 +435,36 @@ mod tests {
 
     #[test]
     fn configuration_limits() {
+        let build = |b: KeyFormatBuilder| b.build();
         assert_eq!(
-            KeyFormat::new().with_prefix_len(3),
+            build(KeyFormat::builder().prefix_len(3)),
             Err(FormatError::PrefixLength(3))
         );
         assert_eq!(
-            KeyFormat::new().with_secret_len(10),
+            build(KeyFormat::builder().secret_len(10)),
             Err(FormatError::SecretLength(10))
         );
-        assert!(KeyFormat::new().with_brand("has.dot").is_err());
-        assert!(KeyFormat::new().with_brand("has space").is_err());
-        assert!(KeyFormat::new().with_brand(&"x".repeat(33)).is_err());
-        assert!(KeyFormat::new().with_brand("_x").is_err());
-        let custom = KeyFormat::new()
-            .with_prefix_len(12)
-            .unwrap()
-            .with_secret_len(48)
+        for brand in ["has.dot", "has space", &"x".repeat(33), "_x", "é"] {
+            assert_eq!(
+                build(KeyFormat::builder().brand(brand)),
+                Err(FormatError::Brand(brand.to_owned())),
+                "{brand:?}"
+            );
+        }
+        // Checked once, in a stated order, whatever order the setters ran in.
+        assert_eq!(
+            build(KeyFormat::builder().brand("_").secret_len(1).prefix_len(99)),
+            Err(FormatError::PrefixLength(99))
+        );
+        let custom = KeyFormat::builder()
+            .prefix_len(12)
+            .secret_len(48)
+            .build()
             .unwrap();
         let key = custom.generate().unwrap();
         assert_eq!(key.expose_secret().len(), 12 + 1 + 48);
         assert!(custom.parse(key.expose_secret()).is_some());
+        assert_eq!(KeyFormat::builder().build().unwrap(), KeyFormat::default());
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod audit;
 mod error;
 mod extract;
 mod format;
+mod gate;
 mod hash;
 mod json;
 mod last_used;
@@ -15,6 +16,7 @@ mod plaintext;
 mod policy;
 mod query;
 mod record;
+mod request;
 mod scopes;
 mod store;
 mod validation;
@@ -25,8 +27,8 @@ pub mod testing;
 
 pub use crate::audit::{AuditAction, AuditEvent, AuditSink};
 pub use crate::error::{Error, TaskError};
-pub use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
-pub use crate::format::{FormatError, KeyFormat, ParsedKey, RandomError};
+pub use crate::extract::{Ambiguous, HeaderLookup, KeyExtractor, KeySource, KeySourceKind};
+pub use crate::format::{FormatError, KeyFormat, KeyFormatBuilder, ParsedKey, RandomError};
 #[cfg(feature = "argon2")]
 pub use crate::hash::Argon2Hasher;
 #[cfg(feature = "django")]
@@ -44,6 +46,7 @@ pub use crate::plaintext::PlaintextKey;
 pub use crate::policy::{KeyPolicy, policy_fn};
 pub use crate::query::{Cursor, KeyFields, KeyFilter, ListQuery, Search, StatusFilter};
 pub use crate::record::{ApiKey, Metadata, MetadataError, NewKey};
+pub use crate::request::Presence;
 pub use crate::scopes::{NoScopes, Scopes};
 pub use crate::store::{Capabilities, KeyStore, Page, StoreError};
 pub use crate::validation::{

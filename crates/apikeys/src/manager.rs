@@ -1,14 +1,16 @@
 //! `ApiKeys`: create, verify, list and revoke keys over a store.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditAction, AuditEvent, AuditSink};
 use crate::error::{Error, TaskError};
-use crate::extract::{HeaderLookup, KeyExtractor, KeySource};
+use crate::extract::{Ambiguous, HeaderLookup, KeyExtractor, KeySource};
 use crate::format::KeyFormat;
+use crate::gate::HashGate;
 use crate::hash::{HashCheck, Hashers};
 use crate::last_used::{DEFAULT_INTERVAL, Uses};
 use crate::lifecycle::Change;
@@ -48,6 +50,8 @@ struct Inner {
     format: KeyFormat,
     extractor: KeyExtractor,
     policy: Option<Arc<dyn KeyPolicy>>,
+    gate: HashGate,
+
     sink: Option<Arc<dyn AuditSink>>,
     /// Last-used times waiting to be written; `None` when not recorded.
     uses: Option<Uses>,
@@ -63,6 +67,8 @@ impl std::fmt::Debug for ApiKeys {
             .field("hashers", &self.inner.hashers)
             .field("sources", &self.inner.extractor.sources())
             .field("policy", &self.inner.policy.is_some())
+            .field("max_concurrent_hash_checks", &self.inner.gate.capacity())
+
             .field("audit_sink", &self.inner.sink)
             .field(
                 "last_used_interval",
@@ -82,6 +88,9 @@ pub struct ApiKeysBuilder {
     format: KeyFormat,
     extractor: KeyExtractor,
     policy: Option<Arc<dyn KeyPolicy>>,
+    max_concurrent_hash_checks: Option<usize>,
+    hash_check_wait: Duration,
+
     sink: Option<Arc<dyn AuditSink>>,
     last_used: Option<std::time::Duration>,
     read_only: bool,
@@ -109,6 +118,23 @@ impl ApiKeysBuilder {
     /// The application's rule for which keys are usable.
     pub fn policy(mut self, policy: impl KeyPolicy) -> Self {
         self.policy = Some(Arc::new(policy));
+        self
+    }
+
+    /// At most `permits` expensive hash checks (Argon2id, scrypt, Django's hashes) run at
+    /// once; further ones wait for [`hash_check_wait`](Self::hash_check_wait), then are
+    /// refused with [`VerifyError::Overloaded`]. Default: one per core, fewer if that many
+    /// checks at the hashers' memory ceilings would need more than 512 MiB. At least 1.
+    pub fn max_concurrent_hash_checks(mut self, permits: usize) -> Self {
+        self.max_concurrent_hash_checks = Some(permits);
+        self
+    }
+
+    /// How long an expensive hash check waits for a free slot before it is refused with
+    /// [`VerifyError::Overloaded`] (default 1 s). The wait needs Tokio's timer, which
+    /// `#[tokio::main]`, actix-web's runtime and `Runtime::new` enable.
+    pub fn hash_check_wait(mut self, wait: Duration) -> Self {
+        self.hash_check_wait = wait;
         self
     }
 
@@ -142,6 +168,9 @@ impl ApiKeysBuilder {
 
     /// The configured manager.
     pub fn build(self) -> ApiKeys {
+        let capacity = self
+            .max_concurrent_hash_checks
+            .unwrap_or_else(|| HashGate::default_capacity(crate::hash::max_check_memory()));
         let uses = self
             .last_used
             .filter(|_| self.store.capabilities().last_used)
@@ -153,6 +182,8 @@ impl ApiKeysBuilder {
                 format: self.format,
                 extractor: self.extractor,
                 policy: self.policy,
+                gate: HashGate::new(capacity, self.hash_check_wait),
+
                 sink: self.sink,
                 uses,
                 read_only: self.read_only,
@@ -212,6 +243,9 @@ impl ApiKeys {
             format: KeyFormat::default(),
             extractor: KeyExtractor::default(),
             policy: None,
+            max_concurrent_hash_checks: None,
+            hash_check_wait: crate::gate::DEFAULT_WAIT,
+
             sink: None,
             last_used: Some(DEFAULT_INTERVAL),
             read_only: false,
@@ -273,14 +307,14 @@ impl ApiKeys {
     /// Verifies a presented key: granted only if it is well formed, exists, matches its
     /// hash, is neither revoked nor expired, and the policy allows it.
     pub async fn verify(&self, key: &str) -> Result<VerifiedKey, VerifyError> {
-        self.verify_with_scopes::<&str>(key, &[]).await
+        self.verify_with_scopes(key, &[]).await
     }
 
     /// [`verify`](Self::verify), then also requires every one of `scopes`.
-    pub async fn verify_with_scopes<S: AsRef<str>>(
+    pub async fn verify_with_scopes(
         &self,
         key: &str,
-        scopes: &[S],
+        scopes: &[&str],
     ) -> Result<VerifiedKey, VerifyError> {
         let result = self.check(key, scopes).await;
         if let Err(error) = &result {
@@ -291,35 +325,43 @@ impl ApiKeys {
     }
 
     /// Finds the key in a request (per the configured sources) and verifies it;
-    /// [`Denial::Missing`] when there is none. This is what HTTP adapters call.
-    pub async fn authenticate<H, S>(
+    /// [`Denial::Missing`] when there is none, [`Denial::Malformed`] when the key header
+    /// occurs several times. HTTP adapters call
+    /// [`authenticate_request`](Self::authenticate_request), which builds on this.
+    pub async fn authenticate<H>(
         &self,
         headers: &H,
         query: Option<&str>,
-        scopes: &[S],
+        scopes: &[&str],
     ) -> Result<VerifiedKey, VerifyError>
     where
         H: HeaderLookup + ?Sized,
-        S: AsRef<str>,
     {
-        let Some(key) = self.inner.extractor.extract(headers, query) else {
-            tracing::debug!(reason = "missing", "API key denied");
-            return Err(Denial::Missing.into());
+        let key = match self.inner.extractor.extract(headers, query) {
+            Ok(Some(key)) => key,
+            Ok(None) => {
+                tracing::debug!(reason = "missing", "API key denied");
+                return Err(Denial::Missing.into());
+            }
+            Err(Ambiguous) => {
+                let error = Denial::Malformed.into();
+                log_refusal(&error, None);
+                return Err(error);
+            }
         };
         self.verify_with_scopes(&key, scopes).await
     }
 
     /// Like [`authenticate`](Self::authenticate), but a request without any key is
     /// `Ok(None)`. A key that is present must still be valid.
-    pub async fn authenticate_optional<H, S>(
+    pub async fn authenticate_optional<H>(
         &self,
         headers: &H,
         query: Option<&str>,
-        scopes: &[S],
+        scopes: &[&str],
     ) -> Result<Option<VerifiedKey>, VerifyError>
     where
         H: HeaderLookup + ?Sized,
-        S: AsRef<str>,
     {
         match self.authenticate(headers, query, scopes).await {
             Err(VerifyError::Denied(Denial::Missing)) => Ok(None),
@@ -353,11 +395,7 @@ impl ApiKeys {
         Ok(self.inner.store.list(query).await?)
     }
 
-    async fn check<S: AsRef<str>>(
-        &self,
-        key: &str,
-        scopes: &[S],
-    ) -> Result<VerifiedKey, VerifyError> {
+    async fn check(&self, key: &str, scopes: &[&str]) -> Result<VerifiedKey, VerifyError> {
         let parsed = self.inner.format.parse(key).ok_or(Denial::Malformed)?;
         let record = self
             .inner
@@ -397,10 +435,16 @@ impl ApiKeys {
     async fn check_hash(&self, key: &str, record: &ApiKey) -> Result<HashCheck, VerifyError> {
         let hashers = &self.inner.hashers;
         let result = if hashers.is_expensive(&record.hashed_key) {
+            // The slot moves into the job: a dropped request must not free it early.
+            let slot = self.inner.gate.enter().await?;
             let key = Zeroizing::new(key.to_owned());
             let stored = record.hashed_key.clone();
-            self.off_thread(move |inner| inner.hashers.check(key.as_bytes(), &stored))
-                .await?
+            self.off_thread(move |inner| {
+                let result = inner.hashers.check(key.as_bytes(), &stored);
+                drop(slot);
+                result
+            })
+            .await?
         } else {
             hashers.check(key.as_bytes(), &record.hashed_key)
         };

@@ -79,6 +79,11 @@ pub enum VerifyError {
     /// Background hashing did not finish (HTTP 503).
     #[error("API key verification failed")]
     Task(#[from] TaskError),
+    /// Too many expensive hash checks were already running, and none finished within the
+    /// configured wait (HTTP 503): see
+    /// [`ApiKeysBuilder::max_concurrent_hash_checks`](crate::ApiKeysBuilder::max_concurrent_hash_checks).
+    #[error("too many API key verifications in progress")]
+    Overloaded,
 }
 
 impl From<Denial> for VerifyError {
@@ -133,7 +138,7 @@ impl DenialResponse {
         www_authenticate: None,
         body: r#"{"error":"forbidden","detail":"This API key is not allowed to do this."}"#,
     };
-    /// 503: the key store or policy failed.
+    /// 503: the key store or policy failed, or verification is overloaded.
     pub const UNAVAILABLE: Self = Self {
         status: 503,
         www_authenticate: None,
@@ -221,6 +226,12 @@ pub(crate) fn log_refusal(error: &VerifyError, prefix: Option<&str>) {
     match error {
         VerifyError::Denied(denial) => {
             tracing::info!(reason = denial.code(), prefix, "API key denied");
+        }
+        VerifyError::Overloaded => {
+            tracing::warn!(
+                prefix,
+                "API key verification refused: hash checks overloaded"
+            );
         }
         other => tracing::error!(error = %other, prefix, "API key verification failed"),
     }

@@ -15,7 +15,7 @@ where
 {
     let mut builder = test::TestRequest::get().uri(&request.path);
     for (name, value) in request.headers {
-        builder = builder.insert_header((name, value));
+        builder = builder.append_header((name, value));
     }
     let response = test::call_service(app, builder.to_request()).await;
     let status = response.status().as_u16();

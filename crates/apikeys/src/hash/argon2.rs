@@ -3,7 +3,10 @@ use password_hash::PasswordVerifier;
 use password_hash::phc::PasswordHash;
 
 use super::HashError;
-use super::limits::{ARGON2_MAX_M_KIB, ARGON2_MAX_P, ARGON2_MAX_T};
+use super::limits::{ARGON2_MAX_M_KIB, ARGON2_MAX_P, ARGON2_MAX_T, ARGON2_MAX_WORK_KIB};
+
+/// The output length every writer of the hashes read here uses.
+const OUTPUT_LEN: usize = 32;
 
 /// Checks `key` against an Argon2 PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`)
 /// after refusing parameters beyond the limits.
@@ -14,11 +17,17 @@ pub(super) fn verify_phc(key: &[u8], phc: &str) -> Result<bool, HashError> {
     if params.m_cost() > ARGON2_MAX_M_KIB
         || params.t_cost() > ARGON2_MAX_T
         || params.p_cost() > ARGON2_MAX_P
+        || u64::from(params.m_cost()) * u64::from(params.t_cost()) > ARGON2_MAX_WORK_KIB
     {
         return Err(HashError::CostTooHigh("argon2 m, t or p"));
     }
-    if hash.hash.is_none() || hash.salt.is_none() {
-        return Err(HashError::Malformed("argon2 hash without salt or output"));
+    if hash.salt.is_none() {
+        return Err(HashError::Malformed("argon2 hash without salt"));
+    }
+    // A shorter output would match more than one secret in 2^256; Django and the argon2
+    // crate both write 32 bytes.
+    if hash.hash.as_ref().map(password_hash::phc::Output::len) != Some(OUTPUT_LEN) {
+        return Err(HashError::Malformed("argon2 output is not 32 bytes"));
     }
     match Argon2::default().verify_password(key, &hash) {
         Ok(()) => Ok(true),

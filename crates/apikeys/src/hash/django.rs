@@ -11,6 +11,10 @@ use super::{HashError, KeyHasher};
 
 /// The longest derived key Django writes (scrypt: 64 bytes).
 const MAX_DERIVED_LEN: usize = 64;
+/// Django's scrypt derives 64 bytes.
+const SCRYPT_LEN: usize = 64;
+/// `$2b$12$` + 22 characters of salt + 31 of hash.
+const BCRYPT_LEN: usize = 60;
 
 /// Reads `pbkdf2_sha256$…`, `pbkdf2_sha1$…`, `argon2$argon2id$…`, `bcrypt_sha256$$2b$…`,
 /// `bcrypt$$2b$…` and `scrypt$…` hashes as Django writes them. Their costs are those of
@@ -61,8 +65,8 @@ impl KeyHasher for DjangoHasher {
     fn verify(&self, key: &[u8], stored: &str) -> Result<bool, HashError> {
         let (algorithm, rest) = Algorithm::of(stored).ok_or(HashError::UnknownAlgorithm)?;
         match algorithm {
-            Algorithm::Pbkdf2Sha256 => pbkdf2::<Sha256>(key, rest),
-            Algorithm::Pbkdf2Sha1 => pbkdf2::<sha1::Sha1>(key, rest),
+            Algorithm::Pbkdf2Sha256 => pbkdf2::<Sha256>(key, rest, 32),
+            Algorithm::Pbkdf2Sha1 => pbkdf2::<sha1::Sha1>(key, rest, 20),
             // Django prepends "argon2" to the PHC string, whose own `$` follows.
             Algorithm::Argon2 => super::argon2::verify_phc(key, &stored["argon2".len()..]),
             Algorithm::BcryptSha256 => {
@@ -84,8 +88,9 @@ impl KeyHasher for DjangoHasher {
     }
 }
 
-/// `<iterations>$<salt>$<base64 of the derived key>`
-fn pbkdf2<D>(key: &[u8], rest: &str) -> Result<bool, HashError>
+/// `<iterations>$<salt>$<base64 of the derived key>`; Django derives `digest_len` bytes,
+/// the digest size of the HMAC's hash.
+fn pbkdf2<D>(key: &[u8], rest: &str, digest_len: usize) -> Result<bool, HashError>
 where
     D: hmac::EagerHash,
 {
@@ -105,15 +110,19 @@ where
         return Err(HashError::CostTooHigh("pbkdf2 iterations"));
     }
     let mut expected_buf = [0u8; MAX_DERIVED_LEN];
-    let expected = decode_base64(expected, &mut expected_buf)?;
+    let expected = decode_digest(expected, &mut expected_buf, digest_len)?;
     let mut derived = zeroize::Zeroizing::new([0u8; MAX_DERIVED_LEN]);
-    let derived = &mut derived[..expected.len()];
+    let derived = &mut derived[..digest_len];
     ::pbkdf2::pbkdf2_hmac::<D>(key, salt.as_bytes(), iterations, derived);
     Ok(derived.ct_eq(expected).into())
 }
 
 /// `$2b$<cost>$<salt and hash>`: the modular-crypt string after Django's tag.
 fn bcrypt(password: &[u8], modular: &str) -> Result<bool, HashError> {
+    // The modular-crypt string has a fixed size: 22 characters of salt, 31 of hash.
+    if modular.len() != BCRYPT_LEN {
+        return Err(HashError::Malformed("bcrypt string is not 60 characters"));
+    }
     let cost = modular
         .strip_prefix('$')
         .and_then(|s| s.split('$').nth(1))
@@ -138,17 +147,24 @@ fn scrypt(key: &[u8], rest: &str) -> Result<bool, HashError> {
     let log_n = u8::try_from(n.trailing_zeros()).map_err(|_| HashError::Malformed("scrypt N"))?;
     let r: u32 = r.parse().map_err(|_| HashError::Malformed("scrypt r"))?;
     let p: u32 = p.parse().map_err(|_| HashError::Malformed("scrypt p"))?;
+    super::scrypt::check_cost(log_n, r, p)?;
     let mut expected_buf = [0u8; MAX_DERIVED_LEN];
-    let expected = decode_base64(expected, &mut expected_buf)?;
+    let expected = decode_digest(expected, &mut expected_buf, SCRYPT_LEN)?;
     let mut derived = zeroize::Zeroizing::new([0u8; MAX_DERIVED_LEN]);
-    let derived = &mut derived[..expected.len()];
+    let derived = &mut derived[..SCRYPT_LEN];
     super::scrypt::derive(key, salt.as_bytes(), log_n, r, p, derived)?;
     Ok(derived.ct_eq(expected).into())
 }
 
-fn decode_base64<'a>(text: &str, buf: &'a mut [u8]) -> Result<&'a [u8], HashError> {
+/// The stored digest, which must be exactly as long as the algorithm writes it: compared
+/// as stored, a truncated one (`pbkdf2_sha256$1$c2FsdA$AA==`, one byte) would match one
+/// secret in 256.
+fn decode_digest<'a>(text: &str, buf: &'a mut [u8], len: usize) -> Result<&'a [u8], HashError> {
     match Base64::decode(text, buf) {
-        Ok(bytes) if !bytes.is_empty() => Ok(bytes),
-        _ => Err(HashError::Malformed("base64 digest")),
+        Ok(bytes) if bytes.len() == len => Ok(bytes),
+        Ok(_) => Err(HashError::Malformed(
+            "digest length differs from the algorithm's",
+        )),
+        Err(_) => Err(HashError::Malformed("base64 digest")),
     }
 }

@@ -242,5 +242,21 @@ impl Hashers {
     }
 }
 
+/// The most memory one verification may use under the ceilings of the enabled hashers
+/// (0 when every enabled hasher is cheap): what sizes the default cap on concurrent checks.
+pub(crate) fn max_check_memory() -> u64 {
+    #[allow(unused_mut)]
+    let mut most = 0u64;
+    #[cfg(any(feature = "argon2", feature = "django"))]
+    {
+        most = most.max(u64::from(limits::ARGON2_MAX_M_KIB) * 1024);
+    }
+    #[cfg(any(feature = "scrypt", feature = "django"))]
+    {
+        most = most.max(limits::SCRYPT_MAX_MEMORY);
+    }
+    most
+}
+
 #[cfg(test)]
 mod tests;

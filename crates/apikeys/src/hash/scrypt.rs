@@ -2,7 +2,7 @@
 use scrypt::Params;
 
 use super::HashError;
-use super::limits::{SCRYPT_MAX_MEMORY, SCRYPT_MAX_P};
+use super::limits::{SCRYPT_MAX_MEMORY, SCRYPT_MAX_P, SCRYPT_MAX_WORK};
 
 /// Refuses scrypt costs beyond the limits before any memory is allocated.
 pub(super) fn check_cost(log_n: u8, r: u32, p: u32) -> Result<(), HashError> {
@@ -10,8 +10,13 @@ pub(super) fn check_cost(log_n: u8, r: u32, p: u32) -> Result<(), HashError> {
         .checked_mul(u64::from(r))
         .and_then(|m| m.checked_shl(u32::from(log_n)))
         .filter(|_| log_n < 40);
-    match memory {
-        Some(m) if m <= SCRYPT_MAX_MEMORY && p <= SCRYPT_MAX_P => Ok(()),
+    let work = memory.and_then(|m| m.checked_mul(u64::from(p)));
+    match (memory, work) {
+        (Some(m), Some(w))
+            if m <= SCRYPT_MAX_MEMORY && w <= SCRYPT_MAX_WORK && p <= SCRYPT_MAX_P =>
+        {
+            Ok(())
+        }
         _ => Err(HashError::CostTooHigh("scrypt N, r or p")),
     }
 }
@@ -121,8 +126,13 @@ mod hasher {
         fn verify(&self, key: &[u8], stored: &str) -> Result<bool, HashError> {
             let (hash, params) = stored_params(stored)?;
             check_cost(params.log_n(), params.r(), params.p())?;
-            if hash.hash.is_none() || hash.salt.is_none() {
-                return Err(HashError::Malformed("scrypt hash without salt or output"));
+            if hash.salt.is_none() {
+                return Err(HashError::Malformed("scrypt hash without salt"));
+            }
+            // A shorter output would match more than one secret in 2^256; the scrypt
+            // crate writes 32 bytes.
+            if hash.hash.as_ref().map(password_hash::phc::Output::len) != Some(32) {
+                return Err(HashError::Malformed("scrypt output is not 32 bytes"));
             }
             match Scrypt::new().verify_password(key, &hash) {
                 Ok(()) => Ok(true),

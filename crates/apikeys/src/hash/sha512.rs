@@ -35,9 +35,15 @@ impl KeyHasher for Sha512Hasher {
             .strip_prefix(TAG)
             .ok_or(HashError::UnknownAlgorithm)?;
         let mut expected = [0u8; DIGEST_LEN];
-        match base16ct::mixed::decode(hex, &mut expected) {
+        // Lower-case only: djangorestframework-api-key compares the hex strings, so a row in
+        // upper case never matches there, and must not here either.
+        match base16ct::lower::decode(hex, &mut expected) {
             Ok(decoded) if decoded.len() == DIGEST_LEN => {}
-            _ => return Err(HashError::Malformed("sha512 digest is not 128 hex digits")),
+            _ => {
+                return Err(HashError::Malformed(
+                    "sha512 digest is not 128 lower-case hex digits",
+                ));
+            }
         }
         let digest: [u8; DIGEST_LEN] = Sha512::digest(key).into();
         Ok(words(&digest).ct_eq(&words(&expected)).into())

@@ -61,9 +61,15 @@ fn sha512_refuses_broken_hashes_without_panicking() {
             "{broken:?}"
         );
     }
-    assert_eq!(
-        (Sha512Hasher.verify(b"k", &good.to_uppercase().replace("SHA512", "sha512"))).ok(),
-        Some(true)
+    // djangorestframework-api-key compares hex strings: an upper-case row never matches
+    // there, so it is refused here too.
+    let upper = good.to_uppercase().replace("SHA512", "sha512");
+    assert!(
+        matches!(
+            Sha512Hasher.verify(b"k", &upper),
+            Err(HashError::Malformed(_))
+        ),
+        "{upper}"
     );
 }
 
@@ -338,6 +344,154 @@ fn sha512_compares_every_byte_of_the_digest() {
             Some(false),
             "byte {byte}"
         );
+    }
+}
+
+/// Stored digests shorter than their algorithm's output would match many secrets.
+#[cfg(all(feature = "django", feature = "argon2", feature = "scrypt"))]
+mod digest_lengths {
+    use base64ct::{Base64, Encoding};
+
+    use super::*;
+
+    fn pbkdf2_sha256(key: &[u8], iterations: u32, len: usize) -> String {
+        let mut out = vec![0u8; len];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(key, b"salt", iterations, &mut out);
+        format!(
+            "pbkdf2_sha256${iterations}$salt${}",
+            Base64::encode_string(&out)
+        )
+    }
+
+    #[test]
+    fn truncated_django_digests_are_refused() {
+        // The reported row: one byte of digest, so 1 secret in 256 matched it.
+        assert!(matches!(
+            DjangoHasher.verify(b"k", "pbkdf2_sha256$1$c2FsdA$AA=="),
+            Err(HashError::Malformed(_))
+        ));
+        // The key's own digest, cut short, must not verify it.
+        for len in [1, 16, 31, 33] {
+            let stored = pbkdf2_sha256(b"k", 1, len.min(32));
+            let stored = if len == 33 {
+                format!("{stored}AA")
+            } else {
+                stored
+            };
+            if len == 32 {
+                continue;
+            }
+            assert!(
+                matches!(
+                    DjangoHasher.verify(b"k", &stored),
+                    Err(HashError::Malformed(_))
+                ),
+                "{len}: {stored}"
+            );
+        }
+        let full = pbkdf2_sha256(b"k", 1, 32);
+        assert_eq!(DjangoHasher.verify(b"k", &full).ok(), Some(true));
+        assert_eq!(DjangoHasher.verify(b"j", &full).ok(), Some(false));
+
+        let mut sha1 = [0u8; 20];
+        pbkdf2::pbkdf2_hmac::<sha1::Sha1>(b"k", b"salt", 1, &mut sha1);
+        let full = format!("pbkdf2_sha1$1$salt${}", Base64::encode_string(&sha1));
+        assert_eq!(DjangoHasher.verify(b"k", &full).ok(), Some(true));
+        let short = format!("pbkdf2_sha1$1$salt${}", Base64::encode_string(&sha1[..1]));
+        assert!(matches!(
+            DjangoHasher.verify(b"k", &short),
+            Err(HashError::Malformed(_))
+        ));
+
+        // Django's scrypt writes 64 bytes.
+        let short = format!(
+            "scrypt$16384$salt$8$1${}",
+            Base64::encode_string(&[0u8; 32])
+        );
+        assert!(matches!(
+            DjangoHasher.verify(b"k", &short),
+            Err(HashError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn truncated_phc_outputs_are_refused() {
+        let argon2 = Argon2Hasher::with_params(1024, 1, 1).unwrap();
+        let stored = argon2.hash(b"k").unwrap();
+        let (head, output) = stored.rsplit_once('$').unwrap();
+        // 4 bytes of output (6 base64 characters): argon2's minimum, 1 secret in 2^32.
+        let short = format!("{head}${}", &output[..6]);
+        assert!(
+            matches!(argon2.verify(b"k", &short), Err(HashError::Malformed(_))),
+            "{short}"
+        );
+        assert!(
+            DjangoHasher
+                .verify(b"k", &format!("argon2{short}"))
+                .is_err()
+        );
+
+        let scrypt = ScryptHasher::with_params(4, 8, 1).unwrap();
+        let stored = scrypt.hash(b"k").unwrap();
+        let (head, output) = stored.rsplit_once('$').unwrap();
+        let short = format!("{head}${}", &output[..22]);
+        assert!(
+            matches!(scrypt.verify(b"k", &short), Err(HashError::Malformed(_))),
+            "{short}"
+        );
+    }
+
+    /// Just beyond each ceiling is refused before any hashing; the defaults of Django and
+    /// of the crates are inside (`default_cost_vectors_verify`, the round trips above).
+    #[test]
+    fn work_factor_ceilings() {
+        let too_high = |stored: &str| {
+            matches!(
+                DjangoHasher.verify(b"k", stored),
+                Err(HashError::CostTooHigh(_))
+            )
+        };
+        assert!(too_high(&pbkdf2_sha256(b"k", 1, 32).replacen(
+            "$1$",
+            "$3000001$",
+            1
+        )));
+        assert!(!too_high(&pbkdf2_sha256(b"k", 1, 32).replacen(
+            "$1$",
+            "$1200000$",
+            1
+        )));
+        let bcrypt14 = format!(
+            "bcrypt${}",
+            "$2b$14$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz12345"
+        );
+        assert!(too_high(&bcrypt14));
+        let output = "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+        for params in ["m=131073,t=1,p=1", "m=131072,t=9,p=1", "m=65536,t=17,p=1"] {
+            let stored = format!("$argon2id$v=19${params}$c2FsdHNhbHRzYWx0${output}");
+            assert!(
+                matches!(
+                    Argon2Hasher::default().verify(b"k", &stored),
+                    Err(HashError::CostTooHigh(_))
+                ),
+                "{stored}"
+            );
+        }
+        // Django's default argon2 (100 MiB, t=2, p=8) passes the ceilings (and then does
+        // not match).
+        let django = format!("$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHRzYWx0${output}");
+        assert_eq!(
+            Argon2Hasher::default().verify(b"k", &django).ok(),
+            Some(false)
+        );
+        let scrypt = ScryptHasher::default();
+        for params in ["ln=17,r=8,p=2", "ln=18,r=8,p=1", "ln=17,r=16,p=1"] {
+            let stored = format!("$scrypt${params}$c2FsdHNhbHQ${output}");
+            assert!(
+                matches!(scrypt.verify(b"k", &stored), Err(HashError::CostTooHigh(_))),
+                "{stored}"
+            );
+        }
     }
 }
 

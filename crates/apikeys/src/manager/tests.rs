@@ -135,7 +135,7 @@ async fn store_failures_are_errors_not_denials() {
 #[cfg(feature = "testing")]
 #[tokio::test]
 async fn checksums_refuse_typos_without_a_store_lookup() {
-    let format = KeyFormat::new().with_checksum(true);
+    let format = KeyFormat::builder().checksum(true).build().unwrap();
     let keys = ApiKeys::builder(crate::testing::FailingStore)
         .format(format.clone())
         .build();

@@ -139,6 +139,7 @@ fn assert_denied(response: &TestResponse, expected: DenialResponse, case: &str) 
 pub async fn run_all(harness: &dyn HttpHarness) {
     default_configuration(harness).await;
     malformed_keys(harness).await;
+    several_key_headers(harness).await;
     key_status(harness).await;
     custom_sources(harness).await;
     policy_and_scopes(harness).await;
@@ -207,6 +208,41 @@ pub async fn malformed_keys(harness: &dyn HttpHarness) {
             case,
         );
     }
+}
+
+/// A request with its key header several times is ambiguous (which one a proxy or the
+/// framework reads differs): refused with 401, even when every copy is the valid key,
+/// and on routes where a key is optional too.
+pub async fn several_key_headers(harness: &dyn HttpHarness) {
+    let f = fixture(ApiKeys::new(MemoryStore::new())).await;
+    let value = format!("Api-Key {}", f.key);
+    for (case, second) in [
+        ("the same key twice", value.clone()),
+        ("another credential second", "Basic dXNlcjpwYXNz".to_owned()),
+        ("a wrong key second", format!("Api-Key {}", f.scoped)),
+    ] {
+        for path in ["/ping", "/optional"] {
+            let request = TestRequest::get(path)
+                .header("authorization", value.clone())
+                .header("authorization", second.clone());
+            assert_denied(
+                &harness.send(&f.keys, request).await,
+                DenialResponse::UNAUTHORIZED,
+                &format!("several Authorization headers, {case}, {path}"),
+            );
+        }
+    }
+    let custom = ApiKeys::builder_shared(Arc::clone(f.keys.store()))
+        .sources([KeySource::header("X-Api-Key")])
+        .build();
+    let request = TestRequest::get("/ping")
+        .header("x-api-key", f.key.clone())
+        .header("x-api-key", f.key.clone());
+    assert_denied(
+        &harness.send(&custom, request).await,
+        DenialResponse::UNAUTHORIZED,
+        "several X-Api-Key headers",
+    );
 }
 
 /// Revoked, disabled and expired keys are 401; a key expiring tomorrow works, and again
