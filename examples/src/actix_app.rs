@@ -16,7 +16,9 @@ apikeys_actix::scopes!(
 pub fn configure(keys: ApiKeys) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config| {
         config
-            .service(apikeys_admin::actix::scope(apikeys_admin::Admin::new(keys.clone())))
+            .service(apikeys_admin::actix::scope(apikeys_admin::Admin::new(
+                keys.clone(),
+            )))
             .app_data(ApiKeyConfig::new(keys))
             .route(
                 "/public",

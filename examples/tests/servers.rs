@@ -251,6 +251,32 @@ fn quickstart_creates_a_key_and_serves_it() {
     assert_eq!(heroes.status, 200, "{heroes:?}");
     let ping = server.get("/ping", &[("Authorization", &api_key(&key))]);
     assert_eq!(ping.json()["name"], "quickstart");
+
+    // The admin: its URL and an admin key are printed; the key opens the JSON API.
+    let admin_url = format!("http://{}/admin/", server.addr);
+    assert!(
+        server
+            .output
+            .iter()
+            .any(|line| line.trim() == format!("admin: {admin_url}")),
+        "{:?}",
+        server.output
+    );
+    let at = server
+        .output
+        .iter()
+        .position(|line| line.contains("admin key (paste it on the login page"))
+        .expect("the admin key is printed");
+    let admin_key = server.output[at + 1].trim().to_owned();
+    let listed = server.get(
+        "/admin/api/keys",
+        &[("Authorization", &api_key(&admin_key))],
+    );
+    assert_eq!(listed.status, 200, "{listed:?}");
+    assert_eq!(listed.json()["keys"].as_array().map(Vec::len), Some(2));
+    let refused = server.get("/admin/api/keys", &[("Authorization", &api_key(&key))]);
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert_eq!(server.get("/admin/login", &[]).status, 200);
     drop(server);
 
     // A second run replaces its key (the first one's plaintext is gone) and says so.
@@ -274,7 +300,8 @@ fn quickstart_creates_a_key_and_serves_it() {
     let new = again.get("/ping", &[("Authorization", &api_key(&second))]);
     assert_eq!(new.status, 200, "{new:?}");
     drop(again);
-    assert_eq!(count_keys(&dir.path().join("apikeys-demo.redb")), 1);
+    // The demo key and the admin key, each replaced.
+    assert_eq!(count_keys(&dir.path().join("apikeys-demo.redb")), 2);
 }
 
 /// How many keys the redb file at `path` holds (no server may have it open).
