@@ -547,3 +547,44 @@ fn a_fleet_on_postgres_refuses_a_revoked_key_within_the_bound() {
         assert_eq!(ping.status, 200, "{ping:?}");
     }
 }
+
+/// Every example server mounts the admin at `/admin`: a key with the admin scope opens its
+/// JSON API, a key without it is refused, and the login page is served.
+#[test]
+fn servers_mount_the_admin() {
+    for binary in SERVERS {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = dir.path().join("keys.redb");
+        let (_plain, hero) = create_keys(&store);
+        let store = store.to_str().expect("utf-8 path");
+        let server = Server::start(
+            binary,
+            &[
+                "--store",
+                store,
+                "--addr",
+                "127.0.0.1:0",
+                "--create-key",
+                "admin",
+                "--scope",
+                "apikeys:admin",
+            ],
+            dir.path(),
+        );
+        let admin = server.created_key();
+        let listed = server.get("/admin/api/keys", &[("Authorization", &api_key(&admin))]);
+        assert_eq!(listed.status, 200, "{binary}: {listed:?}");
+        assert_eq!(
+            listed.json()["keys"].as_array().map(Vec::len),
+            Some(3),
+            "{binary}"
+        );
+        let refused = server.get("/admin/api/keys", &[("Authorization", &api_key(&hero))]);
+        assert_eq!(refused.status, 403, "{binary}: {refused:?}");
+        assert_eq!(server.get("/admin/api/keys", &[]).status, 401, "{binary}");
+        let login = server.get("/admin/login", &[]);
+        assert_eq!(login.status, 200, "{binary}: {login:?}");
+        // The application's own routes still answer beside the admin.
+        assert_eq!(server.get("/public", &[]).status, 200, "{binary}");
+    }
+}

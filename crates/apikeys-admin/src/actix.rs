@@ -17,7 +17,7 @@ pub fn scope(admin: Admin) -> Scope {
     web::scope(&mount)
         .app_data(web::Data::new(admin))
         // The admin reads at most its own limit; actix's default (256 KiB) is larger.
-        .app_data(web::PayloadConfig::new(64 * 1024))
+        .app_data(web::PayloadConfig::new(crate::admin::MAX_BODY))
         .default_service(web::to(handle))
 }
 

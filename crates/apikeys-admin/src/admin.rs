@@ -21,7 +21,7 @@ pub const DEFAULT_MOUNT: &str = "/admin";
 pub const DEFAULT_SCOPE: &str = "apikeys:admin";
 
 /// Largest request body the admin reads (a create form with 16 KiB of metadata fits).
-const MAX_BODY: usize = 64 * 1024;
+pub(crate) const MAX_BODY: usize = 64 * 1024;
 
 /// The admin surface: web pages and a JSON API over an application's [`ApiKeys`].
 ///

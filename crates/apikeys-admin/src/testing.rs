@@ -72,10 +72,11 @@ pub async fn send(
     let mut stream = TcpStream::connect(addr)
         .await
         .expect("connect to the server");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
+    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
+    // Like browsers and curl: no content-length on a request without a body.
+    if !body.is_empty() || !matches!(method, "GET" | "HEAD" | "DELETE") {
+        let _ = write!(head, "content-length: {}\r\n", body.len());
+    }
     for (name, value) in headers {
         let _ = write!(head, "{name}: {value}\r\n");
     }

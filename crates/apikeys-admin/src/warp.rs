@@ -34,28 +34,62 @@ pub fn filter(
         .and(warp::method())
         .and(query)
         .and(warp::header::headers_cloned())
-        .and(warp::body::content_length_limit(64 * 1024))
-        .and(warp::body::bytes())
+        .and(warp::body::stream())
         .then(
-            move |path: FullPath, method, query: String, headers, body: bytes::Bytes| {
+            move |path: FullPath, method, query: String, headers, body| {
                 let admin = admin.clone();
                 async move {
+                    // Read up to the admin's limit, with or without a content-length (warp's
+                    // own limit filter refuses a GET that sends none).
+                    let Some(body) = read_limited(body).await else {
+                        return into_warp(crate::reply::too_large()).await;
+                    };
                     let target = if query.is_empty() {
                         path.as_str().to_owned()
                     } else {
                         format!("{}?{query}", path.as_str())
                     };
-                    let answer = admin
-                        .handle(AdminRequest::new(method, &target, headers, body))
-                        .await;
-                    let (parts, body) = answer.into_parts();
-                    // `Full` is one buffer already: collecting it cannot wait or fail.
-                    let body = http_body_util::BodyExt::collect(body)
-                        .await
-                        .map(http_body_util::Collected::to_bytes)
-                        .unwrap_or_default();
-                    warp::reply::Response::from_parts(parts, body.into())
+                    into_warp(
+                        admin
+                            .handle(AdminRequest::new(method, &target, headers, body))
+                            .await,
+                    )
+                    .await
                 }
             },
         )
+}
+
+/// The whole body, or `None` past the admin's limit or on a broken connection.
+async fn read_limited<S, B>(body: S) -> Option<bytes::Bytes>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>>,
+    B: bytes::Buf,
+{
+    use futures_util::StreamExt as _;
+    let mut body = std::pin::pin!(body);
+    let mut out = bytes::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.ok()?;
+        if out.len() + chunk.remaining() > crate::admin::MAX_BODY {
+            return None;
+        }
+        while chunk.has_remaining() {
+            let piece = chunk.chunk();
+            out.extend_from_slice(piece);
+            let n = piece.len();
+            chunk.advance(n);
+        }
+    }
+    Some(out.freeze())
+}
+
+async fn into_warp(answer: crate::reply::AdminResponse) -> warp::reply::Response {
+    let (parts, body) = answer.into_parts();
+    // `Full` is one buffer already: collecting it cannot wait or fail.
+    let body = http_body_util::BodyExt::collect(body)
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
+    warp::reply::Response::from_parts(parts, body.into())
 }
