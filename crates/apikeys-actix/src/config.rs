@@ -90,6 +90,10 @@ pub fn denial_response(error: &VerifyError) -> HttpResponse {
     if let Some(challenge) = denial.www_authenticate {
         response.insert_header((WWW_AUTHENTICATE, challenge));
     }
+    // 429: Retry-After and the RateLimit headers.
+    for header in error.response_headers() {
+        response.insert_header(header);
+    }
     response.body(denial.body)
 }
 

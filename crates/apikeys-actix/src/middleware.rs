@@ -120,9 +120,22 @@ where
                 .and_then(|key| key.ok_or_else(|| Denial::Missing.into()));
             match verified {
                 Ok(key) => {
+                    // The key's remaining allowance (RateLimit headers), unless turned off.
+                    let grant = guard.config.keys.grant_headers(&key);
                     request.extensions_mut().insert(key);
                     request.extensions_mut().insert(Guarded(guard.config));
-                    let response = service.call(request).await?;
+                    let mut response = service.call(request).await?;
+                    let headers = response.headers_mut();
+                    for (name, value) in grant {
+                        use actix_web::http::header::{HeaderName, HeaderValue};
+                        if let (Ok(name), Ok(value)) = (
+                            HeaderName::from_bytes(name.as_bytes()),
+                            HeaderValue::from_str(&value),
+                        ) && !headers.contains_key(&name)
+                        {
+                            headers.insert(name, value);
+                        }
+                    }
                     Ok(response.map_into_left_body())
                 }
                 Err(error) => {

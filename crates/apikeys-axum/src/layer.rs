@@ -126,11 +126,18 @@ where
                 .and_then(|key| key.ok_or_else(|| Denial::Missing.into()));
             match verified {
                 Ok(key) => {
+                    // The key's remaining allowance (RateLimit headers), unless turned off.
+                    let grant = config.keys.grant_headers(&key);
                     request.extensions_mut().insert(key);
                     if let Some(on_denial) = &config.on_denial {
                         request.extensions_mut().insert(on_denial.clone());
                     }
-                    let response = inner.call(request).await?;
+                    let mut response = inner.call(request).await?;
+                    for (name, value) in grant {
+                        if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+                            response.headers_mut().entry(name).or_insert(value);
+                        }
+                    }
                     Ok(response.map(Body::new))
                 }
                 Err(error) => Ok(respond(config.on_denial.as_ref(), &error)),

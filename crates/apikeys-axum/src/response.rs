@@ -28,6 +28,12 @@ pub fn denial_response(error: &VerifyError) -> Response {
             .headers_mut()
             .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     }
+    // 429: Retry-After and the RateLimit headers.
+    for (name, value) in error.response_headers() {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
     response
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use apikeys::ApiKey;
+use apikeys::{ApiKey, AuditAction, AuditEvent, Retirement};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -27,20 +27,48 @@ fn algorithm(key: &ApiKey) -> &str {
 /// The record's JSON, the same shape the admin's JSON API serves.
 pub(crate) use apikeys::record_json;
 
+fn or_dash(value: Option<&str>) -> String {
+    value.unwrap_or("-").to_owned()
+}
+
+/// Where a key stands in a rotation: `from A`, `to B`, `from A to B`, or `-`.
+fn rotation(key: &ApiKey) -> String {
+    match (&key.predecessor, &key.successor) {
+        (None, None) => "-".to_owned(),
+        (Some(from), None) => format!("from {from}"),
+        (None, Some(to)) => format!("to {to}"),
+        (Some(from), Some(to)) => format!("from {from} to {to}"),
+    }
+}
+
 pub(crate) fn table(keys: &[ApiKey], now: OffsetDateTime) -> String {
-    const HEADERS: [&str; 7] = [
-        "PREFIX", "NAME", "CREATED", "EXPIRES", "EXPIRED", "REVOKED", "SCOPES",
+    const HEADERS: [&str; 11] = [
+        "PREFIX",
+        "NAME",
+        "OWNER",
+        "CREATED",
+        "EXPIRES",
+        "LAST_USED",
+        "EXPIRED",
+        "REVOKED",
+        "DISABLED",
+        "ROTATION",
+        "SCOPES",
     ];
-    let rows: Vec<[String; 7]> = keys
+    let rows: Vec<[String; 11]> = keys
         .iter()
         .map(|k| {
             [
                 k.prefix.clone(),
                 k.name.clone(),
+                or_dash(k.owner.as_deref()),
                 short_timestamp(k.created),
                 k.expires.map_or_else(|| "-".to_owned(), short_timestamp),
+                k.last_used.map_or_else(|| "-".to_owned(), short_timestamp),
                 yes_no(k.is_expired_at(now)).to_owned(),
                 yes_no(k.revoked).to_owned(),
+                yes_no(k.disabled).to_owned(),
+                rotation(k),
                 if k.scopes.is_empty() {
                     "-".to_owned()
                 } else {
@@ -79,7 +107,7 @@ pub(crate) fn table(keys: &[ApiKey], now: OffsetDateTime) -> String {
 pub(crate) fn details(key: &ApiKey, now: OffsetDateTime) -> String {
     let mut out = String::new();
     let mut field = |name: &str, value: &str| {
-        let _ = writeln!(out, "{name:<9} {value}");
+        let _ = writeln!(out, "{name:<11} {value}");
     };
     field("prefix", &key.prefix);
     field("name", &key.name);
@@ -90,6 +118,14 @@ pub(crate) fn details(key: &ApiKey, now: OffsetDateTime) -> String {
     );
     field("expired", yes_no(key.is_expired_at(now)));
     field("revoked", yes_no(key.revoked));
+    field("disabled", yes_no(key.disabled));
+    field("owner", &or_dash(key.owner.as_deref()));
+    field(
+        "last used",
+        &key.last_used.map_or_else(|| "never".into(), timestamp),
+    );
+    field("predecessor", &or_dash(key.predecessor.as_deref()));
+    field("successor", &or_dash(key.successor.as_deref()));
     let scopes: Vec<&str> = key.scopes.iter().map(String::as_str).collect();
     field(
         "scopes",
@@ -101,5 +137,92 @@ pub(crate) fn details(key: &ApiKey, now: OffsetDateTime) -> String {
     );
     field("metadata", &Value::Object(key.metadata.clone()).to_string());
     field("hasher", algorithm(key));
+    out
+}
+
+pub(crate) fn events_json(events: &[AuditEvent]) -> Value {
+    Value::Array(
+        events
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
+            .collect(),
+    )
+}
+
+/// What an event changed, in words (never a secret or a hash: events hold none).
+fn what(action: &AuditAction) -> String {
+    match action {
+        AuditAction::Updated { changes } => {
+            let mut parts = Vec::new();
+            if let Some(name) = &changes.name {
+                parts.push(format!("name={}", Value::String(name.clone())));
+            }
+            if let Some(scopes) = &changes.scopes {
+                let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+                parts.push(format!("scopes=[{}]", scopes.join(",")));
+            }
+            if let Some(metadata) = &changes.metadata {
+                parts.push(format!("metadata={}", Value::Object(metadata.clone())));
+            }
+            if let Some(expires) = &changes.expires {
+                parts.push(format!(
+                    "expires={}",
+                    expires.map_or_else(|| "never".into(), timestamp)
+                ));
+            }
+            if let Some(owner) = &changes.owner {
+                parts.push(format!("owner={}", owner.as_deref().unwrap_or("none")));
+            }
+            parts.join(" ")
+        }
+        AuditAction::Rolled { successor, retire } => match retire {
+            Retirement::RevokeNow => format!("successor {successor}; old key revoked"),
+            Retirement::ExpireAt(at) => format!(
+                "successor {successor}; old key works until {} at the latest",
+                timestamp(*at)
+            ),
+        },
+        AuditAction::HashUpgraded { algorithm } => format!("to {algorithm}"),
+        _ => String::new(),
+    }
+}
+
+pub(crate) fn events_table(events: &[AuditEvent]) -> String {
+    let mut rows = vec![[
+        "AT".to_owned(),
+        "KEY".to_owned(),
+        "ACTOR".to_owned(),
+        "ACTION".to_owned(),
+        "DETAILS".to_owned(),
+    ]];
+    rows.extend(events.iter().map(|e| {
+        [
+            timestamp(e.at),
+            e.prefix.clone(),
+            or_dash(e.actor.as_deref()),
+            e.action.name().to_owned(),
+            what(&e.action),
+        ]
+    }));
+    let mut widths = [0; 5];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let mut text = String::new();
+        for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == row.len() {
+                text.push_str(cell);
+            } else {
+                let pad = width - cell.chars().count();
+                let _ = write!(text, "{cell}{}  ", " ".repeat(pad));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    }
     out
 }

@@ -37,6 +37,17 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::seconds(seconds))
 }
 
+/// A grace period: a duration as [`parse_duration`] reads it, or zero (`0`, `0s`, `0h`, …),
+/// which revokes the old key at once.
+pub(crate) fn parse_grace(text: &str) -> Result<Duration, String> {
+    let digits = text.trim_end_matches(['s', 'm', 'h', 'd']);
+    let unit_len = text.len() - digits.len();
+    if unit_len <= 1 && !digits.is_empty() && digits.bytes().all(|b| b == b'0') {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(text)
+}
+
 /// A metadata field, `KEY=VALUE`: the value is read as JSON when it is valid JSON
 /// (`org=42`, `beta=true`, `tags=["a"]`) and as a string otherwise (`plan=gold`).
 pub(crate) fn parse_meta(text: &str) -> Result<(String, serde_json::Value), String> {
@@ -74,6 +85,17 @@ mod tests {
             "３d",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn graces() {
+        for zero in ["0", "0s", "00h", "0d"] {
+            assert_eq!(parse_grace(zero), Ok(Duration::ZERO), "{zero:?}");
+        }
+        assert_eq!(parse_grace("24h"), Ok(Duration::hours(24)));
+        for bad in ["", "s", "0x", "0ss", "-1h", "1.5h"] {
+            assert!(parse_grace(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -7,6 +7,10 @@ use std::process::{Command, Output, Stdio};
 use apikeys_postgres::testing::TestSchema;
 use serde_json::Value;
 
+/// Roll, edit, disable, enable, delete, history and the grown `list`, `show`, `create`.
+#[path = "cli/lifecycle.rs"]
+mod lifecycle;
+
 struct Run {
     code: i32,
     stdout: String,
@@ -52,7 +56,16 @@ impl Run {
 }
 
 fn apikeys(store: Option<&Path>, args: &[&str], stdin: &str) -> Run {
+    apikeys_as(Some("tester"), store, args, stdin)
+}
+
+/// Runs the command as OS user `user` (`$USER`; `$LOGNAME` unset), or with neither set.
+fn apikeys_as(user: Option<&str>, store: Option<&Path>, args: &[&str], stdin: &str) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_apikeys"));
+    command.env_remove("LOGNAME").env_remove("USER");
+    if let Some(user) = user {
+        command.env("USER", user);
+    }
     command
         .env_remove("APIKEYS_STORE")
         .stdin(Stdio::piped())
@@ -609,10 +622,9 @@ fn revoke_without_a_terminal_needs_yes() {
     );
 }
 
-/// On a terminal, `revoke` asks first; only "y" revokes. Python's `pty` (on every CI
-/// machine) plays the terminal.
-#[test]
-fn revoke_on_a_terminal_asks_first() {
+/// Python's `pty` (on every CI machine) plays the terminal: runs the command on a
+/// pseudo-terminal, answers `answer` to its `[y/N]` question, and returns its exit code.
+fn on_terminal(store: &Path, args: &[&str], answer: &str) -> Option<i32> {
     const DRIVER: &str = r#"
 import os, pty, sys
 answer = sys.argv[1].encode()
@@ -634,25 +646,29 @@ except OSError:
 _, status = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(status))
 "#;
+    Command::new("python3")
+        .args([
+            "-c",
+            DRIVER,
+            answer,
+            env!("CARGO_BIN_EXE_apikeys"),
+            "--store",
+        ])
+        .arg(store)
+        .args(args)
+        .env_remove("APIKEYS_STORE")
+        .status()
+        .expect("python3 runs the command on a pseudo-terminal")
+        .code()
+}
+
+/// On a terminal, `revoke` asks first; only "y" revokes.
+#[test]
+fn revoke_on_a_terminal_asks_first() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = store_in(&dir);
     let key = create(&store, &["--name", "asked"]);
-    let revoke = |answer: &str| {
-        Command::new("python3")
-            .args([
-                "-c",
-                DRIVER,
-                answer,
-                env!("CARGO_BIN_EXE_apikeys"),
-                "--store",
-            ])
-            .arg(&store)
-            .args(["revoke", prefix(&key)])
-            .env_remove("APIKEYS_STORE")
-            .status()
-            .expect("python3 runs the command on a pseudo-terminal")
-            .code()
-    };
+    let revoke = |answer: &str| on_terminal(&store, &["revoke", prefix(&key)], answer);
     assert_eq!(revoke("n"), Some(1), "declining exits 1");
     assert_eq!(
         apikeys(Some(&store), &["verify"], &key).ok().stdout,

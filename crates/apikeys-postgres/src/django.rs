@@ -16,6 +16,7 @@ pub(crate) const CAPABILITIES: Capabilities = Capabilities {
     rotation: false,
     last_used: false,
     audit: false,
+    limits: false,
 };
 
 /// The refusal of a write needing `what`, which Django's table has no column for.

@@ -196,12 +196,19 @@ impl KeyStore for PostgresStore {
     /// rotation links, `last_used` or audit trail (no columns for them).
     fn capabilities(&self) -> Capabilities {
         match self.layout.mode {
-            Mode::Own => Capabilities::ALL,
+            // Usage limits have no columns yet.
+            Mode::Own => Capabilities {
+                limits: false,
+                ..Capabilities::ALL
+            },
             Mode::Django => django::CAPABILITIES,
         }
     }
 
     async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
+        if key.rate_limit.is_some() || key.credits.is_some() {
+            return Err(StoreError::Unsupported("rate_limit / credits".to_owned()));
+        }
         let done = write::insert(&self.pool, &self.layout, key, event).await;
         self.written(&key.prefix);
         done

@@ -209,6 +209,9 @@ pub(crate) fn decode_record(prefix: &str, bytes: &[u8]) -> Result<ApiKey, String
         last_used,
         predecessor,
         successor,
+        // Usage limits are not in this format yet (`Capabilities::limits` is off).
+        rate_limit: None,
+        credits: None,
     })
 }
 

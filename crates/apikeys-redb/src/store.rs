@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::{Arc, PoisonError};
 
 use apikeys::{
-    ApiKey, AuditAction, AuditEvent, Change, KeyStore, ListQuery, Modified, Page, Roll, Rolled,
-    StoreError, async_trait,
+    ApiKey, AuditAction, AuditEvent, Capabilities, Change, KeyStore, ListQuery, Modified, Page,
+    Roll, Rolled, StoreError, async_trait,
 };
 use redb::{Database, ReadableDatabase, ReadableTableMetadata};
 use time::OffsetDateTime;
@@ -274,7 +274,18 @@ fn history_in(shared: &Shared, prefix: &str) -> Result<Vec<AuditEvent>, StoreErr
 
 #[async_trait]
 impl KeyStore for RedbStore {
+    fn capabilities(&self) -> Capabilities {
+        // The record format has no place for usage limits yet.
+        Capabilities {
+            limits: false,
+            ..Capabilities::ALL
+        }
+    }
+
     async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
+        if key.rate_limit.is_some() || key.credits.is_some() {
+            return Err(StoreError::Unsupported("rate_limit / credits".to_owned()));
+        }
         let key = normalized(key);
         let event = event.clone();
         self.write(move |shared| {

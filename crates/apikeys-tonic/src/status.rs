@@ -7,6 +7,9 @@ use tonic::{Code, Status};
 pub const UNAUTHENTICATED_MESSAGE: &str = "A valid API key is required.";
 /// `grpc-message` of [`Code::PermissionDenied`]: a valid key that may not make this call.
 pub const PERMISSION_DENIED_MESSAGE: &str = "This API key is not allowed to do this.";
+/// `grpc-message` of [`Code::ResourceExhausted`]: a valid key over its rate limit or out
+/// of credits.
+pub const RESOURCE_EXHAUSTED_MESSAGE: &str = "This API key is over its usage limit.";
 /// `grpc-message` of [`Code::Unavailable`]: the key store or policy failed.
 pub const UNAVAILABLE_MESSAGE: &str = "API key verification is unavailable; try again later.";
 
@@ -16,13 +19,14 @@ pub const UNAVAILABLE_MESSAGE: &str = "API key verification is unavailable; try 
 /// | outcome | status |
 /// |---|---|
 /// | policy refusal, missing scope ([`Denial::is_forbidden`](apikeys::Denial::is_forbidden)) | `PERMISSION_DENIED` |
+/// | over the rate limit, out of credits ([`Denial::is_over_limit`](apikeys::Denial::is_over_limit)) | `RESOURCE_EXHAUSTED` |
 /// | any other denial: missing, malformed, unknown, wrong secret, revoked, expired, … | `UNAUTHENTICATED` |
 /// | store, policy or hashing failure | `UNAVAILABLE` |
-///
-/// Rate limits will answer `RESOURCE_EXHAUSTED` once the core has a denial for them; until
-/// then there is nothing to map.
 pub fn denial_status(error: &VerifyError) -> Status {
     let (code, message) = match error.denial() {
+        Some(denial) if denial.is_over_limit() => {
+            (Code::ResourceExhausted, RESOURCE_EXHAUSTED_MESSAGE)
+        }
         Some(denial) if denial.is_forbidden() => {
             (Code::PermissionDenied, PERMISSION_DENIED_MESSAGE)
         }
@@ -56,6 +60,12 @@ mod tests {
             let status = denial_status(&denial.into());
             assert_eq!(status.code(), Code::Unauthenticated, "{denial}");
             assert!(!status.message().contains(denial.code()), "{denial}");
+        }
+        for denial in [Denial::RateLimited, Denial::UsageExceeded] {
+            assert_eq!(
+                denial_status(&VerifyError::Denied(denial)).code(),
+                Code::ResourceExhausted
+            );
         }
         for denial in [Denial::Rejected, Denial::InsufficientScope] {
             assert_eq!(denial_status(&denial.into()).code(), Code::PermissionDenied);

@@ -45,6 +45,12 @@ pub fn denial_response(error: &VerifyError) -> Response {
     if let Some(challenge) = denial.www_authenticate {
         headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     }
+    // 429: Retry-After and the RateLimit headers.
+    for (name, value) in error.response_headers() {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
     response
 }
 

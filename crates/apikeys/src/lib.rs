@@ -10,6 +10,7 @@ mod hash;
 mod json;
 mod last_used;
 mod lifecycle;
+mod limits;
 mod manager;
 mod memory;
 mod plaintext;
@@ -40,7 +41,12 @@ pub use crate::hash::Sha512Hasher;
 pub use crate::hash::{HashCheck, HashError, Hashers, KeyHasher};
 pub use crate::json::{record_json, rfc3339};
 pub use crate::lifecycle::{Change, Edit, Modified, Refusal, Retirement, Roll, Rolled};
-pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation, RolledKey};
+pub use crate::limits::{
+    CreditLedger, Credits, CreditsError, DurationError, LimiterError, LocalLimiter, MAX_CREDITS,
+    RATELIMIT, RATELIMIT_POLICY, RETRY_AFTER, RateDecision, RateLimit, RateLimitError, RateLimiter,
+    RateState, Refill, RefillInterval, Spend, Usage,
+};
+pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation, RolledKey, RouteLimits};
 pub use crate::memory::MemoryStore;
 pub use crate::plaintext::PlaintextKey;
 pub use crate::policy::{KeyPolicy, policy_fn};

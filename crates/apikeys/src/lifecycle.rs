@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::limits::{Credits, RateLimit};
 use crate::record::{ApiKey, Metadata};
 
 /// An edit of a key's editable fields; each field left `None` is not changed. Built with
@@ -45,6 +46,21 @@ pub struct Edit {
         deserialize_with = "double_option"
     )]
     pub owner: Option<Option<String>>,
+    /// A new rate limit; `Some(None)` removes it (the manager's default then applies).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "double_option"
+    )]
+    pub rate_limit: Option<Option<RateLimit>>,
+    /// New credits (count, refill and period, replacing the old whole); `Some(None)`
+    /// removes them.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "double_option"
+    )]
+    pub credits: Option<Option<Credits>>,
 }
 
 impl Edit {
@@ -102,6 +118,34 @@ impl Edit {
         self
     }
 
+    /// Limit the key to `limit`.
+    #[must_use]
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(Some(limit));
+        self
+    }
+
+    /// Remove the key's own rate limit.
+    #[must_use]
+    pub fn no_rate_limit(mut self) -> Self {
+        self.rate_limit = Some(None);
+        self
+    }
+
+    /// Set the key's credits (e.g. `Credits::new(1000, now)?.with_refill(refill)`).
+    #[must_use]
+    pub fn credits(mut self, credits: Credits) -> Self {
+        self.credits = Some(Some(credits));
+        self
+    }
+
+    /// Remove the key's credits: its requests are no longer counted.
+    #[must_use]
+    pub fn no_credits(mut self) -> Self {
+        self.credits = Some(None);
+        self
+    }
+
     /// Whether the edit sets no field.
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
@@ -128,6 +172,11 @@ impl Edit {
         if let Some(Some(at)) = self.expires {
             self.expires = Some(Some(validate_expiry(at)?));
         }
+        if let Some(Some(credits)) = &self.credits {
+            credits
+                .validate()
+                .map_err(|_| crate::ValidationError::CreditsOutOfRange)?;
+        }
         Ok(self)
     }
 
@@ -148,6 +197,8 @@ impl Edit {
             | set(&mut key.metadata, self.metadata.as_ref())
             | set(&mut key.expires, self.expires.as_ref())
             | set(&mut key.owner, self.owner.as_ref())
+            | set(&mut key.rate_limit, self.rate_limit.as_ref())
+            | set(&mut key.credits, self.credits.as_ref())
     }
 }
 

@@ -14,6 +14,8 @@ use crate::gate::HashGate;
 use crate::hash::{HashCheck, Hashers};
 use crate::last_used::{DEFAULT_INTERVAL, Uses};
 use crate::lifecycle::Change;
+use crate::manager::limits::Limits;
+pub use crate::manager::limits::RouteLimits;
 use crate::plaintext::PlaintextKey;
 use crate::policy::KeyPolicy;
 use crate::query::ListQuery;
@@ -50,6 +52,7 @@ struct Inner {
     format: KeyFormat,
     extractor: KeyExtractor,
     policy: Option<Arc<dyn KeyPolicy>>,
+    limits: Limits,
     gate: HashGate,
 
     sink: Option<Arc<dyn AuditSink>>,
@@ -68,7 +71,6 @@ impl std::fmt::Debug for ApiKeys {
             .field("sources", &self.inner.extractor.sources())
             .field("policy", &self.inner.policy.is_some())
             .field("max_concurrent_hash_checks", &self.inner.gate.capacity())
-
             .field("audit_sink", &self.inner.sink)
             .field(
                 "last_used_interval",
@@ -88,6 +90,7 @@ pub struct ApiKeysBuilder {
     format: KeyFormat,
     extractor: KeyExtractor,
     policy: Option<Arc<dyn KeyPolicy>>,
+    limits: Limits,
     max_concurrent_hash_checks: Option<usize>,
     hash_check_wait: Duration,
 
@@ -182,6 +185,7 @@ impl ApiKeysBuilder {
                 format: self.format,
                 extractor: self.extractor,
                 policy: self.policy,
+                limits: self.limits,
                 gate: HashGate::new(capacity, self.hash_check_wait),
 
                 sink: self.sink,
@@ -243,6 +247,7 @@ impl ApiKeys {
             format: KeyFormat::default(),
             extractor: KeyExtractor::default(),
             policy: None,
+            limits: Limits::default(),
             max_concurrent_hash_checks: None,
             hash_check_wait: crate::gate::DEFAULT_WAIT,
 
@@ -270,6 +275,12 @@ impl ApiKeys {
     /// Creates a key. The plaintext key is in the result and nowhere else.
     pub async fn create(&self, new: NewKey) -> Result<CreatedKey, Error> {
         let new = new.validated()?;
+        if (new.rate_limit.is_some() || new.credits.is_some() || new.refill.is_some())
+            && !self.inner.store.capabilities().limits
+        {
+            // Refused before a store that cannot hold them silently drops them.
+            return Err(StoreError::Unsupported("rate_limit / credits".to_owned()).into());
+        }
         let created = to_stored_precision(OffsetDateTime::now_utc());
         let expires = new.expires;
         let mut last_prefix = String::new();
@@ -281,6 +292,8 @@ impl ApiKeys {
                 scopes: new.scopes.clone(),
                 metadata: new.metadata.clone(),
                 owner: new.owner.clone(),
+                rate_limit: new.rate_limit,
+                credits: new.initial_credits(created),
                 ..ApiKey::new(key.prefix(), hashed_key, new.name.clone(), created)
             };
             let event = AuditEvent {
@@ -316,7 +329,23 @@ impl ApiKeys {
         key: &str,
         scopes: &[&str],
     ) -> Result<VerifiedKey, VerifyError> {
-        let result = self.check(key, scopes).await;
+        self.verify_with_limits(key, scopes, &RouteLimits::new())
+            .await
+    }
+
+    /// [`verify_with_scopes`](Self::verify_with_scopes) on a route with its own rate limit
+    /// or credit cost. (Every verification applies the key's own limits; this names the
+    /// route's.)
+    pub async fn verify_with_limits(
+        &self,
+        key: &str,
+        scopes: &[&str],
+        route: &RouteLimits,
+    ) -> Result<VerifiedKey, VerifyError> {
+        let result = match self.check(key, scopes).await {
+            Ok(verified) => self.enforce_limits(verified, route).await,
+            Err(error) => Err(error),
+        };
         if let Err(error) = &result {
             let prefix = self.inner.format.parse(key).map(|k| k.prefix());
             log_refusal(error, prefix);
@@ -529,6 +558,7 @@ impl ApiKeys {
 }
 
 mod lifecycle;
+mod limits;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

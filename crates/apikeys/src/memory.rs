@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::audit::AuditEvent;
 use crate::lifecycle::{Change, Modified, Roll, Rolled};
+use crate::limits::Spend;
 use crate::query::{KeyFields, ListQuery};
 use crate::record::ApiKey;
 use crate::store::{KeyStore, Page, StoreError};
@@ -173,6 +174,25 @@ impl KeyStore for MemoryStore {
             state.record(event);
         }
         Ok(removed)
+    }
+
+    async fn spend(
+        &self,
+        prefix: &str,
+        cost: u64,
+        now: OffsetDateTime,
+    ) -> Result<Option<Spend>, StoreError> {
+        // Under the write lock: exact however many requests spend at once.
+        let mut state = self.write();
+        let slot = state
+            .keys
+            .get_mut(prefix)
+            .ok_or_else(|| not_found(prefix))?;
+        if slot.credits.is_none() {
+            return Ok(None);
+        }
+        let credits = Arc::make_mut(slot).credits.as_mut().expect("checked above");
+        Ok(Some(credits.spend(cost, now)))
     }
 
     async fn history(&self, prefix: &str) -> Result<Vec<AuditEvent>, StoreError> {

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::limits::{Credits, MAX_CREDITS, RateLimit, Refill};
 use crate::validation::{
     ValidationError, validate_expiry, validate_metadata, validate_name, validate_owner,
     validate_scope,
@@ -58,6 +59,14 @@ pub struct ApiKey {
     /// The key that replaced this one by a roll. A key is rolled at most once.
     #[serde(default)]
     pub successor: Option<String>,
+    /// At most this many requests per period, enforced during verification (the manager's
+    /// default limit applies to keys without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    /// Requests the key may still make, optionally refilled; spent atomically by the store
+    /// (or a [`CreditLedger`](crate::CreditLedger)) during verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<Credits>,
 }
 
 impl fmt::Debug for ApiKey {
@@ -82,6 +91,8 @@ impl fmt::Debug for ApiKey {
             .field("last_used", &self.last_used)
             .field("predecessor", &self.predecessor)
             .field("successor", &self.successor)
+            .field("rate_limit", &self.rate_limit)
+            .field("credits", &self.credits)
             .finish()
     }
 }
@@ -109,6 +120,8 @@ impl ApiKey {
             last_used: None,
             predecessor: None,
             successor: None,
+            rate_limit: None,
+            credits: None,
         }
     }
 
@@ -154,6 +167,9 @@ pub struct NewKey {
     pub(crate) scopes: BTreeSet<String>,
     pub(crate) metadata: Metadata,
     pub(crate) owner: Option<String>,
+    pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) credits: Option<u64>,
+    pub(crate) refill: Option<Refill>,
     /// The first builder call that could not be honoured, reported by `create`.
     pub(crate) invalid: Option<ValidationError>,
 }
@@ -229,6 +245,39 @@ impl NewKey {
         self
     }
 
+    /// At most `limit` requests, e.g. `"100/s".parse()?`.
+    #[must_use]
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// The key may make `remaining` requests (of cost 1), at most [`MAX_CREDITS`].
+    #[must_use]
+    pub fn credits(mut self, remaining: u64) -> Self {
+        self.credits = Some(remaining);
+        self
+    }
+
+    /// Its credits are set back to `refill.amount` on every boundary of `refill.interval`
+    /// (with no [`credits`](Self::credits), the key starts with `refill.amount`).
+    #[must_use]
+    pub fn refill(mut self, refill: Refill) -> Self {
+        self.refill = Some(refill);
+        self
+    }
+
+    /// The credits a key created at `now` starts with.
+    pub(crate) fn initial_credits(&self, now: OffsetDateTime) -> Option<Credits> {
+        let remaining = self.credits.or(self.refill.map(|r| r.amount))?;
+        let credits = Credits {
+            remaining,
+            refill: self.refill,
+            period_start: now,
+        };
+        Some(credits)
+    }
+
     fn fail(&mut self, error: ValidationError) {
         self.invalid.get_or_insert(error);
     }
@@ -248,6 +297,9 @@ impl NewKey {
             validate_owner(owner)?;
         }
         self.expires = self.expires.map(validate_expiry).transpose()?;
+        if self.credits.is_some_and(|c| c > MAX_CREDITS) {
+            return Err(ValidationError::CreditsOutOfRange);
+        }
         Ok(self)
     }
 }

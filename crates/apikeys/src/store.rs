@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::audit::AuditEvent;
 use crate::lifecycle::{Change, Modified, Refusal, Roll, Rolled};
+use crate::limits::Spend;
 use crate::query::{Cursor, ListQuery};
 use crate::record::ApiKey;
 
@@ -74,6 +75,9 @@ pub struct Capabilities {
     pub last_used: bool,
     /// A durable audit trail ([`KeyStore::history`]).
     pub audit: bool,
+    /// Usage limits: the `rate_limit` and `credits` fields, and atomic
+    /// [`KeyStore::spend`].
+    pub limits: bool,
 }
 
 impl Capabilities {
@@ -86,6 +90,7 @@ impl Capabilities {
         rotation: true,
         last_used: true,
         audit: true,
+        limits: true,
     };
 }
 
@@ -218,6 +223,21 @@ pub trait KeyStore: Send + Sync + std::fmt::Debug {
     /// The key's audit events, oldest first (also after the key was deleted).
     /// [`StoreError::Unsupported`] without [`Capabilities::audit`].
     async fn history(&self, prefix: &str) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Spends `cost` of the key's credits at `now`, atomically: [`Credits::spend`](crate::Credits::spend) (refill
+    /// included) applied to the record as stored, so concurrent spends never spend more
+    /// than there is. `Ok(None)` when the key has no credits, [`StoreError::NotFound`] when
+    /// there is no key. Not audited (it happens on every request). The default refuses
+    /// with [`StoreError::Unsupported`], for stores without [`Capabilities::limits`].
+    async fn spend(
+        &self,
+        prefix: &str,
+        cost: u64,
+        now: OffsetDateTime,
+    ) -> Result<Option<Spend>, StoreError> {
+        let _ = (prefix, cost, now);
+        Err(StoreError::Unsupported("credits".to_owned()))
+    }
 }
 
 #[async_trait]
@@ -253,5 +273,13 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
     }
     async fn history(&self, prefix: &str) -> Result<Vec<AuditEvent>, StoreError> {
         (**self).history(prefix).await
+    }
+    async fn spend(
+        &self,
+        prefix: &str,
+        cost: u64,
+        now: OffsetDateTime,
+    ) -> Result<Option<Spend>, StoreError> {
+        (**self).spend(prefix, cost, now).await
     }
 }

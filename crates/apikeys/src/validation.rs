@@ -35,6 +35,8 @@ pub enum Field {
     Expires,
     /// The owner (an organisation or customer id).
     Owner,
+    /// The credits.
+    Credits,
 }
 
 impl Field {
@@ -46,6 +48,7 @@ impl Field {
             Self::Metadata => "metadata",
             Self::Expires => "expires",
             Self::Owner => "owner",
+            Self::Credits => "credits",
         }
     }
 }
@@ -106,6 +109,9 @@ pub enum ValidationError {
     /// The expiry is outside the years 1 to 9999 in UTC, or `now + duration` overflows.
     #[error("invalid expiry: outside the years 1 to 9999 (UTC)")]
     ExpiryOutOfRange,
+    /// More credits than [`MAX_CREDITS`](crate::MAX_CREDITS).
+    #[error("invalid credits: at most 2^53 - 1")]
+    CreditsOutOfRange,
 }
 
 impl ValidationError {
@@ -120,6 +126,7 @@ impl ValidationError {
             | Self::MetadataTooLarge { .. }
             | Self::MetadataNotSerializable(_) => Field::Metadata,
             Self::ExpiryOutOfRange => Field::Expires,
+            Self::CreditsOutOfRange => Field::Credits,
         }
     }
 }

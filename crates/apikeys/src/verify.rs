@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use crate::error::TaskError;
+use crate::limits::{LimiterError, Usage};
 use crate::record::{ApiKey, Metadata, MetadataError};
 use crate::store::StoreError;
 
@@ -33,6 +34,11 @@ pub enum Denial {
     Rejected,
     /// The key lacks a scope the route requires.
     InsufficientScope,
+    /// The key is over its rate limit (or the route's): HTTP 429 with `Retry-After`.
+    RateLimited,
+    /// The key has no credits left for this request: HTTP 429, with `Retry-After` only
+    /// when a refill is scheduled.
+    UsageExceeded,
 }
 
 impl Denial {
@@ -48,7 +54,14 @@ impl Denial {
             Self::Expired => "expired",
             Self::Rejected => "rejected",
             Self::InsufficientScope => "insufficient_scope",
+            Self::RateLimited => "rate_limited",
+            Self::UsageExceeded => "usage_exceeded",
         }
+    }
+
+    /// Whether the key is valid but over a usage limit (429).
+    pub fn is_over_limit(self) -> bool {
+        matches!(self, Self::RateLimited | Self::UsageExceeded)
     }
 
     /// Whether the client is known but not allowed (403) rather than unauthenticated (401).
@@ -79,6 +92,18 @@ pub enum VerifyError {
     /// Background hashing did not finish (HTTP 503).
     #[error("API key verification failed")]
     Task(#[from] TaskError),
+    /// Over a usage limit ([`Denial::RateLimited`] or [`Denial::UsageExceeded`]), with where
+    /// the key stands, for the 429's headers.
+    #[error("API key denied: {denial}")]
+    Limited {
+        /// The reason.
+        denial: Denial,
+        /// The key's standing against its limits.
+        usage: Box<Usage>,
+    },
+    /// The rate limiter or credit ledger failed and is configured to fail closed (HTTP 503).
+    #[error("API key usage limits unavailable")]
+    Limiter(#[source] LimiterError),
     /// Too many expensive hash checks were already running, and none finished within the
     /// configured wait (HTTP 503): see
     /// [`ApiKeysBuilder::max_concurrent_hash_checks`](crate::ApiKeysBuilder::max_concurrent_hash_checks).
@@ -96,14 +121,32 @@ impl VerifyError {
     /// The denial reason, if this is a denial.
     pub fn denial(&self) -> Option<Denial> {
         match self {
-            Self::Denied(d) => Some(*d),
+            Self::Denied(d) | Self::Limited { denial: d, .. } => Some(*d),
             _ => None,
         }
+    }
+
+    /// Where the key stood against its limits, for a refusal over a limit.
+    pub fn usage(&self) -> Option<&Usage> {
+        match self {
+            Self::Limited { usage, .. } => Some(usage),
+            _ => None,
+        }
+    }
+
+    /// The headers every adapter adds to [`response`](Self::response): for a 429,
+    /// `Retry-After` (when waiting helps) and the `RateLimit-Policy` / `RateLimit` headers;
+    /// none otherwise.
+    pub fn response_headers(&self) -> Vec<(&'static str, String)> {
+        self.usage().map(Usage::headers).unwrap_or_default()
     }
 
     /// The HTTP response every adapter sends for this outcome.
     pub fn response(&self) -> DenialResponse {
         match self {
+            Self::Denied(d) | Self::Limited { denial: d, .. } if d.is_over_limit() => {
+                DenialResponse::TOO_MANY_REQUESTS
+            }
             Self::Denied(d) if d.is_forbidden() => DenialResponse::FORBIDDEN,
             Self::Denied(_) => DenialResponse::UNAUTHORIZED,
             _ => DenialResponse::UNAVAILABLE,
@@ -138,6 +181,13 @@ impl DenialResponse {
         www_authenticate: None,
         body: r#"{"error":"forbidden","detail":"This API key is not allowed to do this."}"#,
     };
+    /// 429: a valid key over its rate limit or out of credits; see
+    /// [`VerifyError::response_headers`] for `Retry-After` and the `RateLimit` headers.
+    pub const TOO_MANY_REQUESTS: Self = Self {
+        status: 429,
+        www_authenticate: None,
+        body: r#"{"error":"too_many_requests","detail":"This API key is over its usage limit."}"#,
+    };
     /// 503: the key store or policy failed, or verification is overloaded.
     pub const UNAVAILABLE: Self = Self {
         status: 503,
@@ -150,6 +200,7 @@ impl DenialResponse {
 #[derive(Clone)]
 pub struct VerifiedKey {
     record: Arc<ApiKey>,
+    usage: Usage,
 }
 
 impl fmt::Debug for VerifiedKey {
@@ -158,13 +209,43 @@ impl fmt::Debug for VerifiedKey {
             .field("prefix", &self.record.prefix)
             .field("name", &self.record.name)
             .field("scopes", &self.record.scopes)
+            .field("usage", &self.usage)
             .finish_non_exhaustive()
     }
 }
 
 impl VerifiedKey {
     pub(crate) fn new(record: Arc<ApiKey>) -> Self {
-        Self { record }
+        Self {
+            record,
+            usage: Usage::default(),
+        }
+    }
+
+    pub(crate) fn record(&self) -> &Arc<ApiKey> {
+        &self.record
+    }
+
+    pub(crate) fn with_usage(mut self, usage: Usage) -> Self {
+        self.usage = usage;
+        self
+    }
+
+    /// Where the key stands against its rate limit and credits after this request (empty
+    /// when it has neither): what the `RateLimit` headers of a granted response report.
+    pub fn usage(&self) -> &Usage {
+        &self.usage
+    }
+
+    /// Credits left after this request, when the key has credits (and they were counted).
+    pub fn remaining_credits(&self) -> Option<u64> {
+        self.usage.credits.map(|c| c.remaining)
+    }
+
+    /// Requests that may still come at once under the rate limit, when the key has one
+    /// (and the limiter could tell).
+    pub fn remaining_requests(&self) -> Option<u32> {
+        self.usage.rate.map(|r| r.remaining())
     }
 
     /// The key's prefix (its public id).
@@ -224,7 +305,7 @@ impl VerifiedKey {
 /// key) and, when known, the key's public prefix.
 pub(crate) fn log_refusal(error: &VerifyError, prefix: Option<&str>) {
     match error {
-        VerifyError::Denied(denial) => {
+        VerifyError::Denied(denial) | VerifyError::Limited { denial, .. } => {
             tracing::info!(reason = denial.code(), prefix, "API key denied");
         }
         VerifyError::Overloaded => {

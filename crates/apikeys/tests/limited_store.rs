@@ -30,6 +30,8 @@ fn check(key: &ApiKey) -> Result<(), StoreError> {
         ("last_used", key.last_used.is_some()),
         ("predecessor", key.predecessor.is_some()),
         ("successor", key.successor.is_some()),
+        ("rate_limit", key.rate_limit.is_some()),
+        ("credits", key.credits.is_some()),
     ];
     match needs.iter().find(|(_, needed)| *needed) {
         Some((field, _)) => Err(unsupported(field)),
@@ -48,6 +50,7 @@ impl KeyStore for Limited {
             rotation: false,
             last_used: false,
             audit: false,
+            limits: false,
         }
     }
     async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {

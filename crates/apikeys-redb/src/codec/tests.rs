@@ -21,6 +21,8 @@ fn sample() -> ApiKey {
         last_used: Some(datetime!(2026-03-05 00:00:00.000001 UTC)),
         predecessor: Some("Old12345".into()),
         successor: Some("New12345".into()),
+        rate_limit: None,
+        credits: None,
     }
 }
 

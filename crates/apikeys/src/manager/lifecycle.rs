@@ -101,9 +101,15 @@ impl ApiKeys {
                 changes: changes.clone(),
             },
         );
-        self.apply(prefix, &Change::Edit(changes), event)
+        let resets_credits = changes.credits.is_some();
+        let updated = self
+            .apply(prefix, &Change::Edit(changes), event)
             .await
-            .and_then(|m| decoded(prefix, m))
+            .and_then(|m| decoded(prefix, m))?;
+        if resets_credits {
+            self.credits_edited(prefix).await;
+        }
+        Ok(updated)
     }
 
     /// Suspends a key: refused as [`Denial::Disabled`](crate::Denial::Disabled) until

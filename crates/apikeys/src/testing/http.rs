@@ -13,6 +13,11 @@
 
 use std::sync::Arc;
 
+mod limits;
+pub use self::limits::{
+    default_rate_limit_applies, rate_limited_is_429_with_headers, usage_exceeded_is_429,
+};
+
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
@@ -145,6 +150,9 @@ pub async fn run_all(harness: &dyn HttpHarness) {
     policy_and_scopes(harness).await;
     optional_key(harness).await;
     store_failure(harness).await;
+    rate_limited_is_429_with_headers(harness).await;
+    default_rate_limit_applies(harness).await;
+    usage_exceeded_is_429(harness).await;
     // Needs a slow hasher and a fast one to compare.
     #[cfg(all(feature = "argon2", feature = "sha512"))]
     slow_hash_does_not_block(harness).await;

@@ -26,12 +26,17 @@ use crate::verify::{Denial, VerifyError};
 use crate::{NewKey, Revocation};
 
 mod lifecycle;
+mod limits;
 
 pub use self::lifecycle::{
     concurrent_rolls_have_one_winner, disable_and_enable, edit_racing_revocation_stays_revoked,
     events_for_each_change_and_only_then, manager_lifecycle, roll_links_both_keys,
     touch_moves_forward_only, touch_racing_edit_keeps_both, undecodable_records,
     unsupported_fields_are_refused, upgrade_racing_edit_keeps_the_edit,
+};
+pub use self::limits::{
+    concurrent_spends_grant_exactly_the_credits, edit_sets_limits, limits_round_trip,
+    spending_refills_on_schedule,
 };
 
 /// Inserts `key` with its creation event.
@@ -73,6 +78,10 @@ where
     case!(touch_racing_edit_keeps_both);
     case!(events_for_each_change_and_only_then);
     case!(manager_lifecycle);
+    case!(limits_round_trip);
+    case!(concurrent_spends_grant_exactly_the_credits);
+    case!(spending_refills_on_schedule);
+    case!(edit_sets_limits);
 }
 
 /// Every field the store supports survives a round trip; unknown prefixes are `None`.
