@@ -107,7 +107,10 @@ fn verify_last_used(c: &mut Criterion) {
         .expect("runtime");
     let mut group = c.benchmark_group("verify_last_used");
     for (name, builder) in [
-        ("off", ApiKeys::builder(MemoryStore::new()).without_last_used()),
+        (
+            "off",
+            ApiKeys::builder(MemoryStore::new()).without_last_used(),
+        ),
         ("on", ApiKeys::builder(MemoryStore::new())),
     ] {
         let (keys, key) = memory_keys(&runtime, builder.build());
