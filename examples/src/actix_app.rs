@@ -11,11 +11,14 @@ apikeys_actix::scopes!(
     pub HeroesRead = [HEROES_SCOPE]
 );
 
-/// `GET /public`, `GET /ping` (a key) and `GET /heroes` (a key with `heroes:read`), for
-/// `App::configure`.
+/// `GET /public`, `GET /ping` (a key) and `GET /heroes` (a key with `heroes:read`), and
+/// the admin at `/admin`, for `App::configure`.
 pub fn configure(keys: ApiKeys) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config| {
         config
+            .service(apikeys_admin::actix::scope(apikeys_admin::Admin::new(
+                keys.clone(),
+            )))
             .app_data(ApiKeyConfig::new(keys))
             .route(
                 "/public",

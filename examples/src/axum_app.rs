@@ -13,9 +13,11 @@ apikeys_axum::scopes!(
     pub HeroesRead = [HEROES_SCOPE]
 );
 
-/// `GET /public`, `GET /ping` (a key) and `GET /heroes` (a key with `heroes:read`).
+/// `GET /public`, `GET /ping` (a key) and `GET /heroes` (a key with `heroes:read`), and
+/// the admin at `/admin`.
 pub fn router(keys: ApiKeys) -> Router {
     Router::new()
+        .nest_service("/admin", apikeys_admin::Admin::new(keys.clone()))
         .route("/public", get(|| async { Json(public_body()) }))
         .route("/ping", get(ping))
         .route("/heroes", get(heroes))

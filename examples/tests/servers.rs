@@ -251,6 +251,32 @@ fn quickstart_creates_a_key_and_serves_it() {
     assert_eq!(heroes.status, 200, "{heroes:?}");
     let ping = server.get("/ping", &[("Authorization", &api_key(&key))]);
     assert_eq!(ping.json()["name"], "quickstart");
+
+    // The admin: its URL and an admin key are printed; the key opens the JSON API.
+    let admin_url = format!("http://{}/admin/", server.addr);
+    assert!(
+        server
+            .output
+            .iter()
+            .any(|line| line.trim() == format!("admin: {admin_url}")),
+        "{:?}",
+        server.output
+    );
+    let at = server
+        .output
+        .iter()
+        .position(|line| line.contains("admin key (paste it on the login page"))
+        .expect("the admin key is printed");
+    let admin_key = server.output[at + 1].trim().to_owned();
+    let listed = server.get(
+        "/admin/api/keys",
+        &[("Authorization", &api_key(&admin_key))],
+    );
+    assert_eq!(listed.status, 200, "{listed:?}");
+    assert_eq!(listed.json()["keys"].as_array().map(Vec::len), Some(2));
+    let refused = server.get("/admin/api/keys", &[("Authorization", &api_key(&key))]);
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert_eq!(server.get("/admin/login", &[]).status, 200);
     drop(server);
 
     // A second run replaces its key (the first one's plaintext is gone) and says so.
@@ -274,7 +300,8 @@ fn quickstart_creates_a_key_and_serves_it() {
     let new = again.get("/ping", &[("Authorization", &api_key(&second))]);
     assert_eq!(new.status, 200, "{new:?}");
     drop(again);
-    assert_eq!(count_keys(&dir.path().join("apikeys-demo.redb")), 1);
+    // The demo key and the admin key, each replaced.
+    assert_eq!(count_keys(&dir.path().join("apikeys-demo.redb")), 2);
 }
 
 /// How many keys the redb file at `path` holds (no server may have it open).
@@ -518,5 +545,46 @@ fn a_fleet_on_postgres_refuses_a_revoked_key_within_the_bound() {
     for (server, key) in [(&fleet[0], &two), (&fleet[1], &one)] {
         let ping = server.get("/ping", &[("Authorization", &api_key(key))]);
         assert_eq!(ping.status, 200, "{ping:?}");
+    }
+}
+
+/// Every example server mounts the admin at `/admin`: a key with the admin scope opens its
+/// JSON API, a key without it is refused, and the login page is served.
+#[test]
+fn servers_mount_the_admin() {
+    for binary in SERVERS {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = dir.path().join("keys.redb");
+        let (_plain, hero) = create_keys(&store);
+        let store = store.to_str().expect("utf-8 path");
+        let server = Server::start(
+            binary,
+            &[
+                "--store",
+                store,
+                "--addr",
+                "127.0.0.1:0",
+                "--create-key",
+                "admin",
+                "--scope",
+                "apikeys:admin",
+            ],
+            dir.path(),
+        );
+        let admin = server.created_key();
+        let listed = server.get("/admin/api/keys", &[("Authorization", &api_key(&admin))]);
+        assert_eq!(listed.status, 200, "{binary}: {listed:?}");
+        assert_eq!(
+            listed.json()["keys"].as_array().map(Vec::len),
+            Some(3),
+            "{binary}"
+        );
+        let refused = server.get("/admin/api/keys", &[("Authorization", &api_key(&hero))]);
+        assert_eq!(refused.status, 403, "{binary}: {refused:?}");
+        assert_eq!(server.get("/admin/api/keys", &[]).status, 401, "{binary}");
+        let login = server.get("/admin/login", &[]);
+        assert_eq!(login.status, 200, "{binary}: {login:?}");
+        // The application's own routes still answer beside the admin.
+        assert_eq!(server.get("/public", &[]).status, 200, "{binary}");
     }
 }

@@ -3,16 +3,10 @@
 use std::fmt::Write as _;
 
 use apikeys::{ApiKey, AuditAction, AuditEvent, Retirement};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-/// RFC 3339 in UTC, to the microsecond as stored.
-pub(crate) fn timestamp(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
-}
+pub(crate) use apikeys::rfc3339 as timestamp;
 
 /// RFC 3339 in UTC, to the second: for tables.
 fn short_timestamp(t: OffsetDateTime) -> String {
@@ -30,23 +24,8 @@ fn algorithm(key: &ApiKey) -> &str {
         .unwrap_or("unknown")
 }
 
-pub(crate) fn record_json(key: &ApiKey, now: OffsetDateTime) -> Value {
-    json!({
-        "prefix": key.prefix,
-        "name": key.name,
-        "created": timestamp(key.created),
-        "expires": key.expires.map(timestamp),
-        "expired": key.is_expired_at(now),
-        "revoked": key.revoked,
-        "disabled": key.disabled,
-        "scopes": key.scopes,
-        "metadata": key.metadata,
-        "owner": key.owner,
-        "last_used": key.last_used.map(timestamp),
-        "predecessor": key.predecessor,
-        "successor": key.successor,
-    })
-}
+/// The record's JSON, the same shape the admin's JSON API serves.
+pub(crate) use apikeys::record_json;
 
 fn or_dash(value: Option<&str>) -> String {
     value.unwrap_or("-").to_owned()

@@ -7,6 +7,7 @@ mod extract;
 mod format;
 mod gate;
 mod hash;
+mod json;
 mod last_used;
 mod lifecycle;
 mod limits;
@@ -38,6 +39,7 @@ pub use crate::hash::ScryptHasher;
 #[cfg(feature = "sha512")]
 pub use crate::hash::Sha512Hasher;
 pub use crate::hash::{HashCheck, HashError, Hashers, KeyHasher};
+pub use crate::json::{record_json, rfc3339};
 pub use crate::lifecycle::{Change, Edit, Modified, Refusal, Retirement, Roll, Rolled};
 pub use crate::limits::{
     CreditLedger, Credits, CreditsError, DurationError, LimiterError, LocalLimiter, MAX_CREDITS,

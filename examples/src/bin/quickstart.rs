@@ -4,7 +4,8 @@
 //! replaces the key named `quickstart` with a new one with scope `heroes:read` (a key's
 //! plaintext is never stored, so the previous one cannot be shown again; deleting it keeps
 //! runs from piling up keys), prints it with ready `curl` lines, and serves the axum example
-//! routes.
+//! routes and the admin at `/admin`, with a fresh admin key (named `quickstart admin`, scope
+//! `apikeys:admin`, replaced the same way) and the admin's URL.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -19,6 +20,8 @@ const STORE: &str = "apikeys-demo.redb";
 
 /// The name of the key quickstart makes (and replaces on the next run).
 const KEY_NAME: &str = "quickstart";
+/// The name of the admin key quickstart makes (and replaces on the next run).
+const ADMIN_KEY_NAME: &str = "quickstart admin";
 
 #[derive(Debug, Parser)]
 #[command(about = "Creates a demo key and serves the example routes with axum.")]
@@ -64,6 +67,16 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let admin_key = match keys
+        .create(NewKey::named(ADMIN_KEY_NAME).scope(apikeys_admin::DEFAULT_SCOPE))
+        .await
+    {
+        Ok(created) => created,
+        Err(error) => {
+            eprintln!("quickstart: cannot create an admin key: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let addr = listener.local_addr().unwrap_or(args.addr);
     println!("Keys are stored (hashed) in ./{STORE}.");
     if replaced > 0 {
@@ -81,12 +94,26 @@ async fn main() -> ExitCode {
     println!("  curl -i -H 'Authorization: Api-Key {key}' http://{addr}/ping");
     println!("  curl -i -H 'Authorization: Api-Key {key}' http://{addr}/heroes");
     println!();
-    println!("Manage keys with the apikeys command (stop this server first: a redb file is open");
-    println!("in one process at a time):");
+    println!("Manage keys in a browser while the server runs:");
+    println!("  admin: http://{addr}/admin/");
+    println!(
+        "  admin key (paste it on the login page; scope {}):",
+        apikeys_admin::DEFAULT_SCOPE
+    );
+    println!("  {}", admin_key.key.expose_secret());
+    println!("or through the admin's JSON API:");
+    println!(
+        "  curl -i -H 'Authorization: Api-Key {}' http://{addr}/admin/api/keys",
+        admin_key.key.expose_secret()
+    );
+    println!();
+    println!("Or with the apikeys command (stop this server first: a redb file is open in one");
+    println!("process at a time):");
     println!("  cargo run -p apikeys-cli -- --store {STORE} list");
     println!();
     announce(addr);
     drop(created);
+    drop(admin_key);
     let served = axum::serve(listener, axum_app::router(keys))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -109,7 +136,7 @@ async fn delete_previous_keys(keys: &ApiKeys) -> Result<usize, Error> {
         previous.extend(
             page.keys
                 .into_iter()
-                .filter(|key| key.name == KEY_NAME)
+                .filter(|key| key.name == KEY_NAME || key.name == ADMIN_KEY_NAME)
                 .map(|key| key.prefix),
         );
         match page.next {

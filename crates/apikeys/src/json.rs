@@ -1,0 +1,36 @@
+//! The one JSON shape of a key record, shared by `apikeys show --json` and the admin's
+//! JSON API, so that a script reads both the same way. Never the hash, never a key.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::record::ApiKey;
+
+/// RFC 3339 in UTC, to the microsecond as stored.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// A record as JSON: `prefix`, `name`, `created`, `expires`, `expired` (at `now`),
+/// `revoked`, `scopes`, `metadata`, then the lifecycle fields `owner`, `disabled`,
+/// `last_used`, `predecessor` and `successor`. The hash is left out on purpose.
+pub fn record_json(key: &ApiKey, now: OffsetDateTime) -> Value {
+    json!({
+        "prefix": key.prefix,
+        "name": key.name,
+        "created": rfc3339(key.created),
+        "expires": key.expires.map(rfc3339),
+        "expired": key.is_expired_at(now),
+        "revoked": key.revoked,
+        "scopes": key.scopes,
+        "metadata": key.metadata,
+        "owner": key.owner,
+        "disabled": key.disabled,
+        "last_used": key.last_used.map(rfc3339),
+        "predecessor": key.predecessor,
+        "successor": key.successor,
+    })
+}
