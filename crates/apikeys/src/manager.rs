@@ -366,19 +366,32 @@ impl ApiKeys {
     where
         H: HeaderLookup + ?Sized,
     {
-        let key = match self.inner.extractor.extract(headers, query) {
-            Ok(Some(key)) => key,
+        let key = self.presented_key(headers, query)?;
+        self.verify_with_scopes(&key, scopes).await
+    }
+
+    /// The key a request presents, per the configured sources: [`Denial::Missing`] when
+    /// there is none, [`Denial::Malformed`] when its header occurs several times.
+    pub(crate) fn presented_key<'h, H>(
+        &self,
+        headers: &'h H,
+        query: Option<&'h str>,
+    ) -> Result<std::borrow::Cow<'h, str>, VerifyError>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        match self.inner.extractor.extract(headers, query) {
+            Ok(Some(key)) => Ok(key),
             Ok(None) => {
                 tracing::debug!(reason = "missing", "API key denied");
-                return Err(Denial::Missing.into());
+                Err(Denial::Missing.into())
             }
             Err(Ambiguous) => {
                 let error = Denial::Malformed.into();
                 log_refusal(&error, None);
-                return Err(error);
+                Err(error)
             }
-        };
-        self.verify_with_scopes(&key, scopes).await
+        }
     }
 
     /// Like [`authenticate`](Self::authenticate), but a request without any key is

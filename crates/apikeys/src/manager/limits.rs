@@ -6,12 +6,12 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{ApiKeys, ApiKeysBuilder};
-use crate::extract::{Ambiguous, HeaderLookup};
+use crate::extract::HeaderLookup;
 use crate::limits::{
     CreditLedger, LimiterError, LocalLimiter, RateDecision, RateLimit, RateLimiter, RateState,
     Usage,
 };
-use crate::verify::{Denial, VerifiedKey, VerifyError, log_refusal};
+use crate::verify::{Denial, VerifiedKey, VerifyError};
 
 /// The manager's usage-limit configuration.
 #[derive(Debug, Clone)]
@@ -151,18 +151,7 @@ impl ApiKeys {
     where
         H: HeaderLookup + ?Sized,
     {
-        let key = match self.inner.extractor.extract(headers, query) {
-            Ok(Some(key)) => key,
-            Ok(None) => {
-                tracing::debug!(reason = "missing", "API key denied");
-                return Err(Denial::Missing.into());
-            }
-            Err(Ambiguous) => {
-                let error = Denial::Malformed.into();
-                log_refusal(&error, None);
-                return Err(error);
-            }
-        };
+        let key = self.presented_key(headers, query)?;
         self.verify_with_limits(&key, scopes, route).await
     }
 
