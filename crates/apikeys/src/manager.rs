@@ -346,6 +346,10 @@ impl ApiKeys {
             Ok(verified) => self.enforce_limits(verified, route).await,
             Err(error) => Err(error),
         };
+        // Last used means last granted: a request refused by its limits does not count.
+        if let Ok(verified) = &result {
+            self.note_use(verified.prefix());
+        }
         if let Err(error) = &result {
             let prefix = self.inner.format.parse(key).map(|k| k.prefix());
             log_refusal(error, prefix);
@@ -470,7 +474,6 @@ impl ApiKeys {
         if !record.has_scopes(scopes) {
             return Err(Denial::InsufficientScope.into());
         }
-        self.note_use(&record.prefix);
         Ok(VerifiedKey::new(record))
     }
 

@@ -429,3 +429,25 @@ async fn read_only_managers_do_not_upgrade_legacy_hashes() {
     let history = store.history(prefix).await.unwrap();
     assert_eq!(history.last().unwrap().action.name(), "hash_upgraded");
 }
+
+#[tokio::test]
+async fn a_request_refused_by_its_limits_is_not_a_use() {
+    let store = Arc::new(MemoryStore::new());
+    let keys = ApiKeys::builder_shared(store.clone())
+        .last_used_interval(std::time::Duration::from_secs(3600))
+        .build();
+    let spent = keys
+        .create(NewKey::named("no credits left").credits(0))
+        .await
+        .unwrap();
+    assert!(matches!(
+        keys.verify(spent.key.expose_secret()).await,
+        Err(VerifyError::Limited {
+            denial: Denial::UsageExceeded,
+            ..
+        })
+    ));
+    keys.flush().await.unwrap();
+    let stored = store.get(spent.key.prefix()).await.unwrap().unwrap();
+    assert_eq!(stored.last_used, None);
+}
