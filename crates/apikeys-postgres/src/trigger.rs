@@ -5,7 +5,6 @@
 use sqlx::{Executor, PgPool};
 
 use crate::layout::TableName;
-use crate::listener::CHANGED;
 
 /// The trigger's name on Django's table.
 pub(crate) const DJANGO_TRIGGER: &str = "apikeys_notify_change";
@@ -60,27 +59,24 @@ async fn installed(pool: &PgPool, table: &TableName) -> Result<bool, sqlx::Error
     .await
 }
 
-/// The same function and triggers as migrations/0002_notify_changes.sql, for `table`.
+/// Migration 2, which installs the change trigger on apikeys' own table.
+const MIGRATION: &str = include_str!("../migrations/0002_notify_changes.sql");
+
+/// The body of migration 2's trigger function (between its `$$` quotes): Django's table gets
+/// the very same one, so that both notify alike.
+fn function_body() -> &'static str {
+    MIGRATION
+        .split("$$")
+        .nth(1)
+        .expect("migration 2 quotes its function body with $$")
+}
+
+/// Migration 2's function and triggers, for `table`.
 fn install_sql(function: &str, table: &str) -> String {
+    let body = function_body();
     format!(
         "
-CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'TRUNCATE' THEN
-        PERFORM pg_notify('{CHANGED}', '');
-        RETURN NULL;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        PERFORM pg_notify('{CHANGED}',
-            CASE WHEN octet_length(OLD.prefix) < 4000 THEN OLD.prefix ELSE '' END);
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM pg_notify('{CHANGED}',
-            CASE WHEN octet_length(NEW.prefix) < 4000 THEN NEW.prefix ELSE '' END);
-    END IF;
-    RETURN NULL;
-END
-$$;
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $${body}$$;
 CREATE TRIGGER {DJANGO_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON {table}
     FOR EACH ROW EXECUTE FUNCTION {function}();
 CREATE TRIGGER apikeys_notify_truncate AFTER TRUNCATE ON {table}
@@ -92,12 +88,13 @@ CREATE TRIGGER apikeys_notify_truncate AFTER TRUNCATE ON {table}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::listener::CHANGED;
 
     /// The function body is migration 2's, so both tables notify alike.
     #[test]
     fn same_body_as_the_migration() {
         let body = |sql: &str| sql.split("$$").nth(1).map(str::to_owned);
-        let migration = include_str!("../migrations/0002_notify_changes.sql");
+        let migration = MIGRATION;
         assert!(migration.contains(&format!("'{CHANGED}'")));
         assert_eq!(body(&install_sql("f", "t")), body(migration));
         assert!(body(migration).is_some());
