@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use apikeys::{ApiKeys, Denial};
+use apikeys::{ApiKeys, Denial, Presence, VerifiedKey};
 use http::{Request, Response};
 use tonic::server::NamedService;
 use tower_layer::Layer;
@@ -142,11 +142,19 @@ where
             let verified = {
                 let path = request.uri().path();
                 let scopes = config.rules.for_path(path);
-                // gRPC has no query string: keys come from metadata (headers) only.
+                // gRPC has no query string: keys come from metadata (headers) only. A key an
+                // outer layer verified is reused, checked for this call's scopes.
                 config
                     .keys
-                    .authenticate(request.headers(), None, &scopes)
+                    .authenticate_request(
+                        request.extensions().get::<VerifiedKey>(),
+                        request.headers(),
+                        None,
+                        &scopes,
+                        Presence::Required,
+                    )
                     .await
+                    .and_then(|key| key.ok_or_else(|| Denial::Missing.into()))
             };
             match verified {
                 Ok(key) => {

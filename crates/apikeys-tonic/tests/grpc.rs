@@ -14,8 +14,8 @@ use tonic::{Code, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use support::{
-    GatedArgon2, PREFIX_HEADER, check, client, request, serve_health, serve_key_echo, watch_first,
-    with_metadata,
+    GatedArgon2, PREFIX_HEADER, check, client, request, serve_health, serve_health_behind_two,
+    serve_key_echo, watch_first, with_metadata,
 };
 
 const WATCH: &str = "/grpc.health.v1.Health/Watch";
@@ -281,4 +281,20 @@ async fn a_refusal_is_http_200_with_the_status_in_the_headers() {
         !called.load(Ordering::SeqCst),
         "the service ran for a refused call"
     );
+}
+
+/// An inner layer reuses the key an outer one verified (checking only its own scopes), as
+/// the HTTP adapters do: here the inner layer's manager has an empty store, so a second
+/// verification would refuse the key as unknown.
+#[tokio::test]
+async fn a_key_verified_by_an_outer_layer_is_reused() {
+    let (keys, key) = keys_with(&["health:read"]).await;
+    let elsewhere = ApiKeys::new(MemoryStore::new());
+    let addr = serve_health_behind_two(
+        ApiKeyLayer::new(keys),
+        ApiKeyLayer::new(elsewhere).scopes(["health:read"]),
+    )
+    .await;
+    let mut client = client(addr).await;
+    assert_serving(check(&mut client, Some(&key)).await, "reused key");
 }

@@ -36,6 +36,20 @@ pub async fn serve_health(layer: ApiKeyLayer) -> SocketAddr {
     addr
 }
 
+/// The health service behind `outer` and, inside it, `inner`.
+pub async fn serve_health_behind_two(outer: ApiKeyLayer, inner: ApiKeyLayer) -> SocketAddr {
+    let (listener, addr) = bind().await;
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    tokio::spawn(
+        Server::builder()
+            .layer(outer)
+            .layer(inner)
+            .add_service(health)
+            .serve_with_incoming(TcpIncoming::from(listener)),
+    );
+    addr
+}
+
 /// [`KeyEcho`] served with `layer` around that one service only.
 pub async fn serve_key_echo(layer: &ApiKeyLayer) -> SocketAddr {
     let (listener, addr) = bind().await;
