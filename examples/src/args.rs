@@ -187,7 +187,7 @@ pub async fn prepare_and_bind(
 
 /// The start-up log line: where, which key sources (never a key; not the store location,
 /// which may be a database URL with a password in it).
-pub(crate) fn log_start(name: &str, args: &ServerArgs, addr: SocketAddr) {
+pub fn log_start(name: &str, args: &ServerArgs, addr: SocketAddr) {
     let sources = format!("{:?}", args.sources());
     tracing::info!(
         server = name,
