@@ -35,6 +35,34 @@ pub struct ServerArgs {
     /// A scope for the key made by --create-key (repeat for more).
     #[arg(long = "scope", value_name = "SCOPE", requires = "create_key")]
     pub scopes: Vec<String>,
+    /// Log line format on stderr: `text` for people, `json` for log shippers. `RUST_LOG`
+    /// filters them (default `info`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How the servers write log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Installs the log subscriber: `RUST_LOG` (default `info`), on stderr so stdout keeps the
+/// printed address and key for scripts.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second install (tests calling twice) keeps the first; nothing to report.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 impl ServerArgs {
@@ -50,6 +78,7 @@ impl ServerArgs {
         let matches = command.get_matches_mut();
         let args = Self::from_arg_matches(&matches)
             .unwrap_or_else(|error| error.format(&mut command).exit());
+        init_logging(args.log_format);
         if args.store.store.is_none() {
             command
                 .error(
@@ -151,8 +180,21 @@ pub async fn prepare_and_bind(
         .map_err(|error| failed(&error))?;
     if let Ok(addr) = listener.local_addr() {
         crate::announce(addr);
+        log_start(name, args, addr);
     }
     Ok((keys, listener))
+}
+
+/// The start-up log line: where, which key sources (never a key; not the store location,
+/// which may be a database URL with a password in it).
+pub fn log_start(name: &str, args: &ServerArgs, addr: SocketAddr) {
+    let sources = format!("{:?}", args.sources());
+    tracing::info!(
+        server = name,
+        %addr,
+        sources,
+        "server started"
+    );
 }
 
 /// Prints a new key on a line of its own (`key: …`): the only time it is ever shown.

@@ -13,7 +13,8 @@ pub mod axum_app;
 pub mod warp_app;
 
 pub use crate::args::{
-    ServerArgs, StartError, create_startup_key, prepare, prepare_and_bind, print_created_key,
+    LogFormat, ServerArgs, StartError, create_startup_key, init_logging, log_start, prepare,
+    prepare_and_bind, print_created_key,
 };
 pub use crate::body::{HEROES_SCOPE, heroes_body, ping_body, public_body};
 

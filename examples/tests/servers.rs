@@ -588,3 +588,99 @@ fn servers_mount_the_admin() {
         assert_eq!(server.get("/public", &[]).status, 200, "{binary}");
     }
 }
+
+/// What an operator reads: with `--log-format json` every stderr line is a JSON event, the
+/// start-up line names the server and its address, a refused key is logged with its reason
+/// and prefix, and no secret the run used appears anywhere in the output.
+fn check_logs(binary: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("keys.redb");
+    let (plain, hero) = create_keys(&store);
+    let log = dir.path().join("server.log");
+    let server = Server::start_logging_to(
+        binary,
+        &[
+            "--store",
+            store.to_str().expect("utf-8 path"),
+            "--addr",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ],
+        dir.path(),
+        &log,
+    );
+    let mut wrong = plain.clone();
+    let last = if wrong.ends_with('A') { 'B' } else { 'A' };
+    wrong.pop();
+    wrong.push(last);
+    assert_eq!(
+        server
+            .get("/ping", &[("Authorization", &api_key(&plain))])
+            .status,
+        200
+    );
+    assert_eq!(
+        server
+            .get("/ping", &[("Authorization", &api_key(&wrong))])
+            .status,
+        401
+    );
+    assert_eq!(
+        server
+            .get("/heroes", &[("Authorization", &api_key(&plain))])
+            .status,
+        403
+    );
+    assert_eq!(
+        server
+            .get("/heroes", &[("Authorization", &api_key(&hero))])
+            .status,
+        200
+    );
+    drop(server);
+
+    let text = std::fs::read_to_string(&log).expect("read log");
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("{binary}: not JSON: {line}"))
+        })
+        .collect();
+    let message =
+        |event: &serde_json::Value| event["fields"]["message"].as_str().map(str::to_owned);
+    let started = events
+        .iter()
+        .find(|event| message(event).as_deref() == Some("server started"))
+        .unwrap_or_else(|| panic!("{binary}: no start-up line in {text}"));
+    assert!(
+        started["fields"]["addr"]
+            .as_str()
+            .is_some_and(|addr| addr.starts_with("127.0.0.1:")),
+        "{binary}: {started}"
+    );
+    let denied: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|event| message(event).as_deref() == Some("API key denied"))
+        .collect();
+    assert!(
+        denied.iter().any(|event| event["fields"]["prefix"]
+            .as_str()
+            .is_some_and(|prefix| !prefix.is_empty() && wrong.contains(prefix))),
+        "{binary}: no denial line with the key's prefix in {text}"
+    );
+    for secret in [&plain, &wrong, &hero] {
+        let (_, tail) = secret.rsplit_once('.').expect("prefix.secret");
+        assert!(
+            !text.contains(tail),
+            "{binary}: a secret is in the log: {text}"
+        );
+    }
+}
+
+#[test]
+fn servers_log_json_lines_without_secrets() {
+    for binary in SERVERS {
+        check_logs(binary);
+    }
+}

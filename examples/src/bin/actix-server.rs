@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use actix_web::{App, HttpServer};
-use apikeys_examples::{ServerArgs, actix_app, announce, create_startup_key, prepare};
+use apikeys_examples::{ServerArgs, actix_app, announce, create_startup_key, log_start, prepare};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -34,6 +34,7 @@ async fn main() -> ExitCode {
     }
     for addr in server.addrs() {
         announce(addr);
+        log_start("actix-server", &args, addr);
     }
     if let Err(error) = server.run().await {
         eprintln!("actix-server: {error}");

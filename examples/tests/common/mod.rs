@@ -31,6 +31,16 @@ impl Server {
         dir: &Path,
         store: Option<&Path>,
     ) -> Self {
+        Self::spawn(binary, args, dir, store, Stdio::inherit())
+    }
+
+    /// [`start`](Self::start), with the server's stderr (its log lines) written to `log`.
+    pub(crate) fn start_logging_to(binary: &str, args: &[&str], dir: &Path, log: &Path) -> Self {
+        let file = std::fs::File::create(log).expect("create log file");
+        Self::spawn(binary, args, dir, None, Stdio::from(file))
+    }
+
+    fn spawn(binary: &str, args: &[&str], dir: &Path, store: Option<&Path>, stderr: Stdio) -> Self {
         let mut command = Command::new(binary);
         match store {
             Some(store) => command.env("APIKEYS_STORE", store),
@@ -41,7 +51,7 @@ impl Server {
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start server");
         let stdout = child.stdout.take().expect("stdout");
