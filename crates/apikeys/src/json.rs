@@ -16,7 +16,9 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 
 /// A record as JSON: `prefix`, `name`, `created`, `expires`, `expired` (at `now`),
 /// `revoked`, `scopes`, `metadata`, then the lifecycle fields `owner`, `disabled`,
-/// `last_used`, `predecessor` and `successor`. The hash is left out on purpose.
+/// `last_used`, `predecessor` and `successor`, then the usage limits: `rate_limit` (as
+/// written, like `"100/s"`, or null) and `credits` (`{"remaining", "refill", "next_refill"}`,
+/// or null). The hash is left out on purpose.
 pub fn record_json(key: &ApiKey, now: OffsetDateTime) -> Value {
     json!({
         "prefix": key.prefix,
@@ -32,5 +34,11 @@ pub fn record_json(key: &ApiKey, now: OffsetDateTime) -> Value {
         "last_used": key.last_used.map(rfc3339),
         "predecessor": key.predecessor,
         "successor": key.successor,
+        "rate_limit": key.rate_limit.map(|limit| limit.to_string()),
+        "credits": key.credits.as_ref().map(|credits| json!({
+            "remaining": credits.remaining,
+            "refill": credits.refill.map(|refill| refill.to_string()),
+            "next_refill": credits.next_refill().map(rfc3339),
+        })),
     })
 }
