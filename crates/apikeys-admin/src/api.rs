@@ -1,7 +1,9 @@
 //! The JSON API at `{mount}/api/keys`: records as `apikeys show --json` prints them
 //! ([`apikeys::record_json`]), errors as `{"error": code, "detail": text}`.
 
-use apikeys::{ApiKey, Edit, Metadata, NewKey, Revocation, record_json};
+use apikeys::{
+    ApiKey, CreditsChange, Edit, Metadata, NewKey, RateLimit, Refill, Revocation, record_json,
+};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -31,6 +33,36 @@ struct CreateBody {
     owner: Option<String>,
     #[serde(default)]
     metadata: Option<Metadata>,
+    /// As written: `100/s`, `5000/h`, `10/s,burst=50`.
+    #[serde(default)]
+    rate_limit: Option<RateLimit>,
+    /// Requests (of cost 1) the key may make.
+    #[serde(default)]
+    credits: Option<u64>,
+    /// `1000/day`, `1000/month`, `500/12h`.
+    #[serde(default)]
+    refill: Option<Refill>,
+}
+
+/// The body of `PATCH {mount}/api/keys/{prefix}`: an [`Edit`], with the credits given as
+/// a count and a refill (`null` removes either) rather than as the stored whole.
+#[derive(Deserialize)]
+struct PatchBody {
+    #[serde(flatten)]
+    edit: Edit,
+    #[serde(default, deserialize_with = "double_option")]
+    credits: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    refill: Option<Option<Refill>>,
+}
+
+#[allow(clippy::option_option, reason = "absent, null and a value differ")]
+fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// The body of `POST {mount}/api/keys/{prefix}/roll`.
@@ -164,6 +196,15 @@ async fn create(acting: &Acting, request: &AdminRequest) -> Result<AdminResponse
     if let Some(owner) = input.owner {
         new = new.owner(owner);
     }
+    if let Some(limit) = input.rate_limit {
+        new = new.rate_limit(limit);
+    }
+    if let Some(credits) = input.credits {
+        new = new.credits(credits);
+    }
+    if let Some(refill) = input.refill {
+        new = new.refill(refill);
+    }
     match (input.expires, input.expires_in) {
         (Some(_), Some(_)) => {
             return Err(invalid("expires", "give expires or expires_in, not both").into());
@@ -196,7 +237,22 @@ async fn patch(
     request: &AdminRequest,
     prefix: &str,
 ) -> Result<AdminResponse, Failure> {
-    let edit: Edit = body(request)?;
+    let PatchBody {
+        mut edit,
+        credits,
+        refill,
+    } = body(request)?;
+    let change = CreditsChange {
+        remaining: credits,
+        refill,
+    };
+    if !change.is_empty() {
+        // An edit replaces the credits whole: what is not asked for is kept from the key.
+        let current = acting.keys.get(prefix).await?;
+        edit.credits = change
+            .resolve(current.credits.as_ref(), OffsetDateTime::now_utc())
+            .map_err(|e| invalid("credits", e))?;
+    }
     Ok(ok(&acting.keys.update(prefix, edit).await?))
 }
 

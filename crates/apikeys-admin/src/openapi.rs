@@ -95,7 +95,7 @@ pub(crate) fn document(mount: &str) -> Value {
             "/api/keys/{prefix}": {
                 "get": {"summary": "One key", "parameters": prefix_param(), "responses": with(record_ok(), error_responses(&["401", "403", "404"]))},
                 "patch": {
-                    "summary": "Edit name, scopes, metadata, expiry (null removes) or owner (null removes)",
+                    "summary": "Edit name, scopes, metadata, expiry, owner, rate limit, credits or refill (null removes each of the last five)",
                     "parameters": prefix_param(),
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Edit"}}}},
                     "responses": with(record_ok(), error_responses(&["400", "401", "403", "404"]))
@@ -142,19 +142,31 @@ pub(crate) fn document(mount: &str) -> Value {
                     "metadata": {"type": "object"},
                     "owner": {"type": ["string", "null"]}, "disabled": {"type": "boolean"},
                     "last_used": {"type": ["string", "null"], "format": "date-time"},
-                    "predecessor": {"type": ["string", "null"]}, "successor": {"type": ["string", "null"]}
+                    "predecessor": {"type": ["string", "null"]}, "successor": {"type": ["string", "null"]},
+                    "rate_limit": {"type": ["string", "null"], "examples": ["100/s", "5000/h,burst=200"]},
+                    "credits": {"type": ["object", "null"], "properties": {
+                        "remaining": {"type": "integer"},
+                        "refill": {"type": ["string", "null"], "examples": ["1000/month"]},
+                        "next_refill": {"type": ["string", "null"], "format": "date-time"}
+                    }}
                 }},
                 "NewKey": {"type": "object", "required": ["name"], "properties": {
                     "name": {"type": "string", "maxLength": 50},
                     "scopes": {"type": "array", "items": {"type": "string"}},
                     "expires": {"type": "string", "format": "date-time"},
                     "expires_in": {"type": "string", "examples": ["30d"]},
-                    "owner": {"type": "string"}, "metadata": {"type": "object"}
+                    "owner": {"type": "string"}, "metadata": {"type": "object"},
+                    "rate_limit": {"type": "string", "examples": ["100/s"]},
+                    "credits": {"type": "integer", "minimum": 0},
+                    "refill": {"type": "string", "examples": ["1000/month", "1000/day", "500/12h"]}
                 }},
                 "Edit": {"type": "object", "properties": {
                     "name": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}},
                     "metadata": {"type": "object"}, "expires": {"type": ["string", "null"], "format": "date-time"},
-                    "owner": {"type": ["string", "null"]}
+                    "owner": {"type": ["string", "null"]},
+                    "rate_limit": {"type": ["string", "null"], "examples": ["100/s"]},
+                    "credits": {"type": ["integer", "null"], "minimum": 0, "description": "A new count (a new period starts); null removes the credits"},
+                    "refill": {"type": ["string", "null"], "examples": ["1000/month"], "description": "null stops refilling"}
                 }},
                 "CreatedKey": {"type": "object", "required": ["key", "record"], "properties": {
                     "key": {"type": "string", "description": "The full key: shown here only"},

@@ -16,6 +16,9 @@ use tokio::net::TcpStream;
 
 use crate::admin::{Admin, DEFAULT_SCOPE};
 
+/// Usage limits through the API and on the pages.
+mod limits;
+
 /// Where every suite admin is mounted.
 pub const MOUNT: &str = "/admin";
 
@@ -282,6 +285,7 @@ where
     api_manages_a_key_through_its_life(addr, &fixture).await;
     api_rejects_bad_input(addr, &fixture).await;
     api_lists_with_filters_and_paging(addr, &fixture).await;
+    limits::api_sets_usage_limits(addr, &fixture).await;
     openapi_describes_the_api(addr).await;
     pages_need_a_session(addr, &fixture).await;
     browser_session_manages_keys(addr, &fixture).await;
@@ -333,8 +337,9 @@ async fn api_refuses_without_the_admin_scope(addr: SocketAddr, f: &Fixture) {
 }
 
 /// The record fields, exactly as `apikeys show --json` prints them.
-const RECORD_FIELDS: [&str; 13] = [
+const RECORD_FIELDS: [&str; 15] = [
     "created",
+    "credits",
     "disabled",
     "expired",
     "expires",
@@ -344,6 +349,7 @@ const RECORD_FIELDS: [&str; 13] = [
     "owner",
     "predecessor",
     "prefix",
+    "rate_limit",
     "revoked",
     "scopes",
     "successor",

@@ -22,6 +22,25 @@ fn maybe(t: Option<OffsetDateTime>, none: &str) -> String {
     t.map_or_else(|| none.to_owned(), when)
 }
 
+/// The key's credits as at `now` (a refill that is due counts): `950 left`, then the refill
+/// and when it comes; `-` for a key whose requests are not counted.
+fn credits_text(key: &ApiKey, now: OffsetDateTime, long: bool) -> String {
+    let Some(mut credits) = key.credits.clone() else {
+        return "-".to_owned();
+    };
+    credits.refresh(now);
+    let refill = match (long, credits.refill) {
+        (true, Some(refill)) => {
+            let next = credits
+                .next_refill()
+                .map(|next| format!(", next on {}", when(next)));
+            format!(", refilled to {refill}{}", next.unwrap_or_default())
+        }
+        _ => String::new(),
+    };
+    format!("{} left{refill}", credits.remaining)
+}
+
 /// A key's status, the most final first.
 pub(crate) fn status(key: &ApiKey, now: OffsetDateTime) -> &'static str {
     if key.revoked {
@@ -193,7 +212,7 @@ pub(crate) fn key_list(
                 table #keys {
                     thead { tr {
                         th { "Prefix" } th { "Name" } th { "Owner" } th { "Scopes" }
-                        th { "Created" } th { "Expires" } th { "Last used" } th { "Status" }
+                        th { "Created" } th { "Expires" } th { "Last used" } th { "Credits" } th { "Status" }
                     } }
                     tbody {
                         @for key in keys {
@@ -206,6 +225,7 @@ pub(crate) fn key_list(
                                 td { (when(key.created)) }
                                 td { (maybe(key.expires, "never")) }
                                 td { (maybe(key.last_used, "never")) }
+                                td.credits { (credits_text(key, now, false)) }
                                 td { span class={ "status " (status) } { (status) } }
                             }
                         }
@@ -269,6 +289,8 @@ pub(crate) fn key_page(
                 (field_row("Created", html! { (when(key.created)) }))
                 (field_row("Expires", html! { (maybe(key.expires, "never")) }))
                 (field_row("Last used", html! { (maybe(key.last_used, "never")) }))
+                (field_row("Rate limit", html! { span #rate-limit { (key.rate_limit.map_or_else(|| "-".to_owned(), |l| l.to_string())) } }))
+                (field_row("Credits", html! { span #credits { (credits_text(key, now, true)) } }))
                 (field_row("Metadata", html! { code { (serde_json::Value::Object(key.metadata.clone())) } }))
                 @if let Some(pred) = &key.predecessor {
                     (field_row("Replaces", html! { a href={ (m) "/keys/" (pred) } { (pred) } }))

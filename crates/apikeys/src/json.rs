@@ -18,7 +18,7 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 /// `revoked`, `scopes`, `metadata`, then the lifecycle fields `owner`, `disabled`,
 /// `last_used`, `predecessor` and `successor`, then the usage limits: `rate_limit` (as
 /// written, like `"100/s"`, or null) and `credits` (`{"remaining", "refill", "next_refill"}`,
-/// or null). The hash is left out on purpose.
+/// or null), both as at `now`. The hash is left out on purpose.
 pub fn record_json(key: &ApiKey, now: OffsetDateTime) -> Value {
     json!({
         "prefix": key.prefix,
@@ -35,10 +35,15 @@ pub fn record_json(key: &ApiKey, now: OffsetDateTime) -> Value {
         "predecessor": key.predecessor,
         "successor": key.successor,
         "rate_limit": key.rate_limit.map(|limit| limit.to_string()),
-        "credits": key.credits.as_ref().map(|credits| json!({
-            "remaining": credits.remaining,
-            "refill": credits.refill.map(|refill| refill.to_string()),
-            "next_refill": credits.next_refill().map(rfc3339),
-        })),
+        "credits": key.credits.as_ref().map(|credits| {
+            // As at `now`: a refill that is due but not yet spent from is counted.
+            let mut credits = credits.clone();
+            credits.refresh(now);
+            json!({
+                "remaining": credits.remaining,
+                "refill": credits.refill.map(|refill| refill.to_string()),
+                "next_refill": credits.next_refill().map(rfc3339),
+            })
+        }),
     })
 }

@@ -42,9 +42,9 @@ pub use crate::hash::{HashCheck, HashError, Hashers, KeyHasher};
 pub use crate::json::{record_json, rfc3339};
 pub use crate::lifecycle::{Change, Edit, Modified, Refusal, Retirement, Roll, Rolled};
 pub use crate::limits::{
-    CreditLedger, Credits, CreditsError, DurationError, LimiterError, LocalLimiter, MAX_CREDITS,
-    RATELIMIT, RATELIMIT_POLICY, RETRY_AFTER, RateDecision, RateLimit, RateLimitError, RateLimiter,
-    RateState, Refill, RefillInterval, Spend, Usage,
+    CreditLedger, Credits, CreditsChange, CreditsError, DurationError, LimiterError, LocalLimiter,
+    MAX_CREDITS, RATELIMIT, RATELIMIT_POLICY, RETRY_AFTER, RateDecision, RateLimit, RateLimitError,
+    RateLimiter, RateState, Refill, RefillInterval, Spend, Usage,
 };
 pub use crate::manager::{ApiKeys, ApiKeysBuilder, CreatedKey, Revocation, RolledKey, RouteLimits};
 pub use crate::memory::MemoryStore;

@@ -84,6 +84,10 @@ pub enum CreditsError {
     /// A refill of no credits (a key that may never be used again is a revoked key).
     #[error("a refill must give at least 1 credit")]
     Zero,
+    /// A refill asked for a key whose credits are being removed (or that has none, when
+    /// the refill itself is being removed).
+    #[error("a refill needs credits: give a count, or keep the key's credits")]
+    RefillWithoutCredits,
     /// The refill interval is not a valid duration.
     #[error("the refill interval is invalid")]
     Interval(#[source] DurationError),

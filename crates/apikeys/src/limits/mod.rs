@@ -1,5 +1,6 @@
 //! Usage limits per key: rate limits (GCRA) and credits with refill.
 
+mod change;
 mod credits;
 mod duration;
 mod gcra;
@@ -8,6 +9,7 @@ mod limiter;
 mod rate;
 mod usage;
 
+pub use self::change::CreditsChange;
 pub use self::credits::{Credits, CreditsError, MAX_CREDITS, Refill, RefillInterval, Spend};
 pub use self::duration::DurationError;
 pub use self::ledger::CreditLedger;
