@@ -1,6 +1,6 @@
 //! The command line: every command and option, as clap parses them.
 
-use apikeys::{validate_name, validate_owner, validate_scope};
+use apikeys::{RateLimit, Refill, validate_name, validate_owner, validate_scope};
 use apikeys_cli::StoreArgs;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use time::{Duration, OffsetDateTime};
@@ -114,12 +114,28 @@ pub(crate) struct CreateArgs {
     /// The key's owner (an organisation or customer id, 1 to 100 characters).
     #[arg(long, value_name = "ID", value_parser = parse_owner)]
     pub(crate) owner: Option<String>,
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
     /// The hasher for the new key.
     #[arg(long, value_enum, default_value_t = HasherChoice::Sha512)]
     pub(crate) hasher: HasherChoice,
     /// Print one JSON object (with the key) instead of the key alone.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// A key's usage limits, as `create` and `edit` take them.
+#[derive(Debug, Args)]
+pub(crate) struct LimitArgs {
+    /// A rate limit: `100/s`, `5000/h`, `60/m,burst=10`; over it, requests get 429.
+    #[arg(long, value_name = "N/PERIOD", value_parser = parse_rate)]
+    pub(crate) rate: Option<RateLimit>,
+    /// Requests (of cost 1) the key may make; at zero, requests get 429.
+    #[arg(long, value_name = "N", value_parser = parse_credits)]
+    pub(crate) credits: Option<u64>,
+    /// Set the credits back to N on a schedule: `1000/day`, `1000/month`, `500/12h`.
+    #[arg(long, value_name = "N/INTERVAL", value_parser = parse_refill)]
+    pub(crate) refill: Option<Refill>,
 }
 
 /// `--expires` or `--expires-in`, at most one.
@@ -201,6 +217,17 @@ pub(crate) struct EditArgs {
     /// Remove the owner.
     #[arg(long)]
     pub(crate) no_owner: bool,
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+    /// Remove the rate limit (the server's default, if any, then applies).
+    #[arg(long, conflicts_with = "rate")]
+    pub(crate) no_rate: bool,
+    /// Remove the credits: the key's requests are no longer counted.
+    #[arg(long, conflicts_with_all = ["credits", "refill"])]
+    pub(crate) no_credits: bool,
+    /// Stop refilling the credits (the remaining count stays).
+    #[arg(long, conflicts_with = "refill")]
+    pub(crate) no_refill: bool,
     /// Print the record as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -257,6 +284,26 @@ fn parse_name(name: &str) -> Result<String, String> {
 fn parse_scope(scope: &str) -> Result<String, String> {
     validate_scope(scope).map_err(|e| e.to_string())?;
     Ok(scope.to_owned())
+}
+
+fn parse_rate(text: &str) -> Result<RateLimit, String> {
+    text.parse()
+        .map_err(|e| format!("{e} (a rate limit is written like 100/s, 5000/h or 60/m,burst=10)"))
+}
+
+fn parse_credits(text: &str) -> Result<u64, String> {
+    let credits: u64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of credits"))?;
+    if credits > apikeys::MAX_CREDITS {
+        return Err(apikeys::CreditsError::TooMany.to_string());
+    }
+    Ok(credits)
+}
+
+fn parse_refill(text: &str) -> Result<Refill, String> {
+    text.parse()
+        .map_err(|e: apikeys::CreditsError| e.to_string())
 }
 
 fn parse_owner(owner: &str) -> Result<String, String> {

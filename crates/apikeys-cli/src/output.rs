@@ -31,6 +31,14 @@ fn or_dash(value: Option<&str>) -> String {
     value.unwrap_or("-").to_owned()
 }
 
+/// The credits as at `now` (a refill that is due counts): the remaining count, or `-` for
+/// a key whose requests are not counted.
+fn credits_now(key: &ApiKey, now: OffsetDateTime) -> Option<apikeys::Credits> {
+    let mut credits = key.credits.clone()?;
+    credits.refresh(now);
+    Some(credits)
+}
+
 /// Where a key stands in a rotation: `from A`, `to B`, `from A to B`, or `-`.
 fn rotation(key: &ApiKey) -> String {
     match (&key.predecessor, &key.successor) {
@@ -42,7 +50,7 @@ fn rotation(key: &ApiKey) -> String {
 }
 
 pub(crate) fn table(keys: &[ApiKey], now: OffsetDateTime) -> String {
-    const HEADERS: [&str; 11] = [
+    const HEADERS: [&str; 12] = [
         "PREFIX",
         "NAME",
         "OWNER",
@@ -52,10 +60,11 @@ pub(crate) fn table(keys: &[ApiKey], now: OffsetDateTime) -> String {
         "EXPIRED",
         "REVOKED",
         "DISABLED",
+        "CREDITS",
         "ROTATION",
         "SCOPES",
     ];
-    let rows: Vec<[String; 11]> = keys
+    let rows: Vec<[String; 12]> = keys
         .iter()
         .map(|k| {
             [
@@ -68,6 +77,7 @@ pub(crate) fn table(keys: &[ApiKey], now: OffsetDateTime) -> String {
                 yes_no(k.is_expired_at(now)).to_owned(),
                 yes_no(k.revoked).to_owned(),
                 yes_no(k.disabled).to_owned(),
+                credits_now(k, now).map_or_else(|| "-".to_owned(), |c| c.remaining.to_string()),
                 rotation(k),
                 if k.scopes.is_empty() {
                     "-".to_owned()
@@ -135,6 +145,24 @@ pub(crate) fn details(key: &ApiKey, now: OffsetDateTime) -> String {
             scopes.join(", ")
         },
     );
+    field(
+        "rate limit",
+        &key.rate_limit.map_or_else(|| "-".into(), |l| l.to_string()),
+    );
+    match credits_now(key, now) {
+        Some(credits) => {
+            field("credits", &credits.remaining.to_string());
+            field(
+                "refill",
+                &credits.refill.map_or_else(|| "-".into(), |r| r.to_string()),
+            );
+            field(
+                "next refill",
+                &credits.next_refill().map_or_else(|| "-".into(), timestamp),
+            );
+        }
+        None => field("credits", "-"),
+    }
     field("metadata", &Value::Object(key.metadata.clone()).to_string());
     field("hasher", algorithm(key));
     out

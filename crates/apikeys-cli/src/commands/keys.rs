@@ -29,6 +29,15 @@ pub(super) async fn create(keys: &ApiKeys, args: CreateArgs) -> Outcome {
     if let Some(owner) = args.owner {
         new = new.owner(owner);
     }
+    if let Some(limit) = args.limits.rate {
+        new = new.rate_limit(limit);
+    }
+    if let Some(credits) = args.limits.credits {
+        new = new.credits(credits);
+    }
+    if let Some(refill) = args.limits.refill {
+        new = new.refill(refill);
+    }
     if let Some(expires) = args.expiry.at(now).map_err(apikeys::Error::from)? {
         warn_if_past(expires, now, "created");
         new = new.expires(expires);

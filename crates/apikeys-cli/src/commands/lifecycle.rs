@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use apikeys::{ApiKeys, Edit, Hashers, KeyStore, Metadata, Revocation};
+use apikeys::{ApiKeys, CreditsChange, Edit, Hashers, KeyStore, Metadata, Revocation};
 use time::OffsetDateTime;
 
 use super::keys::{print_new_key, warn_if_past};
@@ -85,9 +85,36 @@ pub(super) async fn edit(keys: &ApiKeys, args: EditArgs) -> Outcome {
     } else if let Some(owner) = args.owner {
         edit = edit.owner(owner);
     }
+    if args.no_rate {
+        edit = edit.no_rate_limit();
+    } else if let Some(limit) = args.limits.rate {
+        edit = edit.rate_limit(limit);
+    }
+    let credits = CreditsChange {
+        remaining: if args.no_credits {
+            Some(None)
+        } else {
+            args.limits.credits.map(Some)
+        },
+        refill: if args.no_refill {
+            Some(None)
+        } else {
+            args.limits.refill.map(Some)
+        },
+    };
+    if !credits.is_empty() {
+        // An edit replaces the credits whole: what is not asked for is kept from the key.
+        let current = keys.get(&args.prefix).await?;
+        edit.credits = credits
+            .resolve(current.credits.as_ref(), now)
+            .map_err(|e| Failure {
+                message: format!("edit: {e}"),
+                code: 2,
+            })?;
+    }
     if edit.is_empty() {
         return Err(Failure {
-            message: "edit: nothing to change: pass --name, --scope, --meta, --expires, --owner or one of their --no-… forms".into(),
+            message: "edit: nothing to change: pass --name, --scope, --meta, --expires, --owner, --rate, --credits, --refill or one of their --no-… forms".into(),
             code: 2,
         });
     }
