@@ -82,6 +82,28 @@ fn main() -> std::io::Result<()> {
                 ..plain.clone()
             },
         ),
+    ];
+    let shapes = shapes.into_iter().chain(limit_shapes(&plain, &full));
+    for (name, key) in shapes {
+        let mut record = vec![0];
+        record.extend(encode_record(&key));
+        std::fs::write(dir.join(format!("seed-record-{name}")), record)?;
+        let mut old = vec![0];
+        old.extend(encode_record_v1(&key));
+        std::fs::write(dir.join(format!("seed-record-v1-{name}")), old)?;
+        let mut v2 = vec![0];
+        v2.extend(encode_record_v2(&key));
+        std::fs::write(dir.join(format!("seed-record-v2-{name}")), v2)?;
+        let mut index = vec![1];
+        index.extend(encode_index(&key));
+        std::fs::write(dir.join(format!("seed-index-{name}")), index)?;
+    }
+    Ok(())
+}
+
+/// Records with usage limits (format version 3 only).
+fn limit_shapes(plain: &ApiKey, full: &ApiKey) -> [(&'static str, ApiKey); 3] {
+    [
         (
             "limits",
             ApiKey {
@@ -108,23 +130,8 @@ fn main() -> std::io::Result<()> {
             "rate-only",
             ApiKey {
                 rate_limit: "5000/h".parse().ok(),
-                ..plain
+                ..plain.clone()
             },
         ),
-    ];
-    for (name, key) in &shapes {
-        let mut record = vec![0];
-        record.extend(encode_record(key));
-        std::fs::write(dir.join(format!("seed-record-{name}")), record)?;
-        let mut old = vec![0];
-        old.extend(encode_record_v1(key));
-        std::fs::write(dir.join(format!("seed-record-v1-{name}")), old)?;
-        let mut v2 = vec![0];
-        v2.extend(encode_record_v2(key));
-        std::fs::write(dir.join(format!("seed-record-v2-{name}")), v2)?;
-        let mut index = vec![1];
-        index.extend(encode_index(key));
-        std::fs::write(dir.join(format!("seed-index-{name}")), index)?;
-    }
-    Ok(())
+    ]
 }

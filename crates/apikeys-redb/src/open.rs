@@ -138,7 +138,7 @@ impl RedbStoreBuilder {
         // The database alone, not a store: nothing can be spent, and no flush thread
         // holds it. A store open on the file in this process makes redb refuse (`InUse`).
         let mut db = self.open_existing_db(path)?;
-        self.prepared(&db, path)?;
+        Self::prepared(&db, path)?;
         db.compact()
             .map_err(|e| OpenError::from_redb(path.to_owned(), e))?;
         Ok(())
@@ -163,7 +163,7 @@ impl RedbStoreBuilder {
         builder
     }
 
-    fn prepared(&self, db: &Database, path: &Path) -> Result<(), OpenError> {
+    fn prepared(db: &Database, path: &Path) -> Result<(), OpenError> {
         prepare(db).map_err(|e| match e {
             Prepare::TooNew(source) => OpenError::TooNew {
                 path: path.to_owned(),
@@ -174,7 +174,7 @@ impl RedbStoreBuilder {
     }
 
     fn finish(&self, db: Database, path: &Path) -> Result<RedbStore, OpenError> {
-        self.prepared(&db, path)?;
+        Self::prepared(&db, path)?;
         let (shared, _) = shared_for(
             Arc::new(db),
             self.cache_capacity,

@@ -255,7 +255,7 @@ fn credits_after_sigkill() {
             let mut stdout = BufReader::new(stdout);
             let mut line = String::new();
             while stdout.read_line(&mut line).is_ok_and(|n| n > 0) && line.ends_with('\n') {
-                let mut fields = line.split_whitespace().map(|f| f.parse::<u64>());
+                let mut fields = line.split_whitespace().map(str::parse::<u64>);
                 if let (Some(Ok(remaining)), Some(Ok(at))) = (fields.next(), fields.next()) {
                     grants.push((remaining, at));
                 }
