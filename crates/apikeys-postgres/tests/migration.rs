@@ -90,8 +90,8 @@ async fn a_table_of_schema_version_2_upgrades_in_place() {
             .fetch_all(&pool)
             .await
             .expect("versions");
-    assert_eq!(versions, [1, 2, 3]);
-    assert_eq!(apikeys_postgres::SCHEMA_VERSION, 3);
+    assert_eq!(versions, [1, 2, 3, 4]);
+    assert_eq!(apikeys_postgres::SCHEMA_VERSION, 4);
 
     // The old rows read with the new fields empty, and verify as before.
     for (n, created) in old.iter().enumerate() {
