@@ -478,3 +478,70 @@ async fn overlapping_touches_do_not_deadlock() {
         assert_eq!(key.last_used, latest, "{prefix}");
     }
 }
+
+/// Limit values that pass the table's CHECKs but not the core's parser (a rate of 0, a
+/// refill of 0, an unknown unit) make that row corrupt for reads and spends, never a panic;
+/// values outside the CHECKs are refused by the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_limit_values_are_corrupt_rows() {
+    let schema = TestSchema::new().await;
+    let pool = schema.pool().await;
+    let store = PostgresStore::with_cache(pool.clone(), CacheOptions::off())
+        .await
+        .expect("store");
+    let bad = [
+        ("Lbd00001", "rate_limit = '0/s'"),
+        ("Lbd00002", "rate_limit = '5/3w'"),
+        (
+            "Lbd00003",
+            "credits_remaining = 5, credits_period_start = now(), credits_refill = '0/day'",
+        ),
+        (
+            "Lbd00004",
+            "credits_remaining = 5, credits_period_start = now(), credits_refill = '5/week'",
+        ),
+    ];
+    for (prefix, set) in bad {
+        let record = apikeys::testing::record(prefix, "limits");
+        store
+            .insert(&record, &apikeys::testing::created(&record))
+            .await
+            .expect("insert");
+        sqlx::raw_sql(&format!(
+            "UPDATE apikeys SET {set} WHERE prefix = '{prefix}'"
+        ))
+        .execute(&pool)
+        .await
+        .expect("corrupt it");
+        match store.get(prefix).await {
+            Err(StoreError::Corrupt { prefix: p, .. }) => assert_eq!(p, prefix),
+            other => panic!("{prefix}: expected Corrupt, got {other:?}"),
+        }
+    }
+    for prefix in ["Lbd00003", "Lbd00004"] {
+        assert!(
+            matches!(
+                store
+                    .spend(prefix, 1, time::OffsetDateTime::now_utc())
+                    .await,
+                Err(StoreError::Corrupt { .. })
+            ),
+            "{prefix}"
+        );
+    }
+    for set in [
+        "credits_remaining = -1, credits_period_start = now()",
+        "credits_remaining = 5",
+        "rate_limit = 'lots'",
+    ] {
+        assert!(
+            sqlx::raw_sql(&format!(
+                "UPDATE apikeys SET {set} WHERE prefix = 'Lbd00001'"
+            ))
+            .execute(&pool)
+            .await
+            .is_err(),
+            "{set} must be refused by a CHECK"
+        );
+    }
+}
