@@ -545,3 +545,45 @@ async fn bad_limit_values_are_corrupt_rows() {
         );
     }
 }
+
+/// A roll carries the rate limit and the credits (as read then) over to the successor, as
+/// the core's `Roll::apply` does; the successor spends its own count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roll_carries_limits_over() {
+    let schema = TestSchema::new().await;
+    let store = PostgresStore::with_cache(schema.pool().await, CacheOptions::off())
+        .await
+        .expect("store");
+    let base = apikeys::testing::record("Rol00001", "limits");
+    let credits = apikeys::Credits::new(7, base.created)
+        .expect("credits")
+        .with_refill("7/day".parse().expect("refill"));
+    let key = apikeys::ApiKey {
+        rate_limit: Some("10/s".parse().expect("limit")),
+        credits: Some(credits),
+        ..base
+    };
+    store
+        .insert(&key, &apikeys::testing::created(&key))
+        .await
+        .expect("insert");
+    let roll = apikeys::Roll {
+        prefix: key.prefix.clone(),
+        successor_prefix: "Rol00002".to_owned(),
+        successor_hash: key.hashed_key.clone(),
+        at: key.created,
+        retire: apikeys::Retirement::RevokeNow,
+    };
+    let ev = apikeys::testing::event("Rol00001", apikeys::AuditAction::Revoked);
+    let rolled = store.roll(&roll, &ev).await.expect("roll");
+    let successor = store.get("Rol00002").await.expect("get").expect("present");
+    assert_eq!(*successor, rolled.successor);
+    assert_eq!(successor.rate_limit, key.rate_limit);
+    assert_eq!(successor.credits, key.credits);
+    let spent = store
+        .spend("Rol00002", 2, key.created)
+        .await
+        .expect("spend")
+        .expect("credits");
+    assert_eq!(spent.remaining, 5);
+}
