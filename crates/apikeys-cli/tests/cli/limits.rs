@@ -1,5 +1,5 @@
 //! `--rate`, `--credits` and `--refill` on `create` and `edit`, and how `show` and `list`
-//! display them.
+//! display them, on a redb file and on PostgreSQL.
 
 use super::*;
 
@@ -109,4 +109,11 @@ fn limits_on(store: &Path) {
 fn limits_on_redb() {
     let dir = tempfile::tempdir().expect("tempdir");
     limits_on(&store_in(&dir));
+}
+#[test]
+fn limits_on_postgres() {
+    let runtime = runtime();
+    let schema = runtime.block_on(TestSchema::new());
+    let url = schema.url_with_schema();
+    limits_on(Path::new(&url));
 }
