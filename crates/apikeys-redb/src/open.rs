@@ -147,14 +147,14 @@ impl RedbStoreBuilder {
     /// A store on `db`, which the application may use for its own tables too. Stores made
     /// from the same `Arc<Database>` share one cache and see each other's writes at once.
     pub fn from_database(&self, db: Arc<Database>) -> Result<RedbStore, StoreError> {
-        let (shared, fresh) = shared_for(db, self.cache_capacity, self.credit_flush_interval);
+        let (owner, fresh) = shared_for(db, self.cache_capacity, self.credit_flush_interval);
         if fresh {
-            prepare(&shared.db).map_err(|e| match e {
+            prepare(&owner.shared.db).map_err(|e| match e {
                 Prepare::TooNew(too_new) => StoreError::backend(too_new),
                 Prepare::Redb(e) => backend(e),
             })?;
         }
-        Ok(RedbStore::new(shared))
+        Ok(RedbStore::new(owner))
     }
 
     fn redb(&self) -> redb::Builder {
@@ -175,12 +175,12 @@ impl RedbStoreBuilder {
 
     fn finish(&self, db: Database, path: &Path) -> Result<RedbStore, OpenError> {
         Self::prepared(&db, path)?;
-        let (shared, _) = shared_for(
+        let (owner, _) = shared_for(
             Arc::new(db),
             self.cache_capacity,
             self.credit_flush_interval,
         );
-        Ok(RedbStore::new(shared))
+        Ok(RedbStore::new(owner))
     }
 }
 

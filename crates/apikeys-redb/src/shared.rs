@@ -6,6 +6,7 @@
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use redb::Database;
@@ -21,21 +22,36 @@ pub(crate) struct Shared {
     /// commit order (redb admits one writer at a time anyway).
     pub(crate) write_lock: Mutex<()>,
     pub(crate) spending: Spending,
-    /// Dropped with the state, which stops the flush thread at once.
-    _stop_flushing: mpsc::Sender<()>,
 }
 
-impl Drop for Shared {
-    /// The last store on the database writes what was spent since the last flush. An error
-    /// cannot be reported here; what it loses is what a crash would.
+/// What every store on one database holds: the state, and the flush thread it stops.
+///
+/// When the last store goes, the file must be closed by the time its drop returns (a
+/// program may reopen or compact it next): so the drop stops and joins the flush thread,
+/// which may hold the state mid-flush, and writes what was spent since the last flush.
+#[derive(Debug)]
+pub(crate) struct Owner {
+    pub(crate) shared: Arc<Shared>,
+    stop: Option<mpsc::Sender<()>>,
+    flusher: Option<JoinHandle<()>>,
+}
+
+impl Drop for Owner {
+    /// An error cannot be reported here; what a failed last flush loses is what a crash
+    /// would.
     fn drop(&mut self) {
-        let _ = flush(self);
+        drop(self.stop.take());
+        if let Some(flusher) = self.flusher.take() {
+            // A panicked flush thread has nothing left to give back.
+            let _ = flusher.join();
+        }
+        let _ = flush(&self.shared);
     }
 }
 
-/// Keyed by the database's address, which cannot be reused while its `Shared` (holding an
+/// Keyed by the database's address, which cannot be reused while its `Owner` (holding an
 /// `Arc` to it) is alive — and a dead entry no longer upgrades.
-static REGISTRY: Mutex<Vec<(usize, Weak<Shared>)>> = Mutex::new(Vec::new());
+static REGISTRY: Mutex<Vec<(usize, Weak<Owner>)>> = Mutex::new(Vec::new());
 
 /// The state for `db`: the existing one if another store uses this database, else new.
 /// The second value says whether it was created now.
@@ -43,7 +59,7 @@ pub(crate) fn shared_for(
     db: Arc<Database>,
     cache_capacity: usize,
     flush_interval: Duration,
-) -> (Arc<Shared>, bool) {
+) -> (Arc<Owner>, bool) {
     let address = Arc::as_ptr(&db) as usize;
     let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
     registry.retain(|(_, weak)| weak.strong_count() > 0);
@@ -54,29 +70,29 @@ pub(crate) fn shared_for(
     {
         return (existing, false);
     }
-    let (stop, stopped) = mpsc::channel();
     let shared = Arc::new(Shared {
         db,
         cache: Cache::new(cache_capacity),
         write_lock: Mutex::new(()),
         spending: Spending::default(),
-        _stop_flushing: stop,
     });
-    registry.push((address, Arc::downgrade(&shared)));
-    let weak = Arc::downgrade(&shared);
-    // Holds the state only while it flushes, so dropping the last store drops it.
-    let spawned = std::thread::Builder::new()
+    let (stop, stopped) = mpsc::channel::<()>();
+    let flushed = Arc::clone(&shared);
+    let flusher = std::thread::Builder::new()
         .name("apikeys-redb-flush".to_owned())
         .spawn(move || {
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(flush_interval) {
-                let Some(shared) = weak.upgrade() else {
-                    return;
-                };
                 // A failed flush keeps its slots pending: the next one retries them.
-                let _ = flush(&shared);
+                let _ = flush(&flushed);
             }
-        });
-    // Without the thread (the system refused one), spending is still written on drop.
-    drop(spawned);
-    (shared, true)
+        })
+        // Without the thread (the system refused one), spending is still written on drop.
+        .ok();
+    let owner = Arc::new(Owner {
+        shared,
+        stop: Some(stop),
+        flusher,
+    });
+    registry.push((address, Arc::downgrade(&owner)));
+    (owner, true)
 }

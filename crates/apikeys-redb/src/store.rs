@@ -15,7 +15,7 @@ use crate::cache::Lookup;
 use crate::codec::{decode_event, decode_record, normalized, revoke_in_place, stored_time};
 use crate::error::{OpenError, backend, corrupt, task_failed};
 use crate::open::RedbStoreBuilder;
-use crate::shared::Shared;
+use crate::shared::{Owner, Shared};
 use crate::spending::{flush, lock, spend};
 use crate::tables::{EVENTS, EVENTS_BY_KEY, RECORDS};
 use crate::writes::transact;
@@ -26,6 +26,8 @@ use crate::writes::transact;
 #[derive(Clone)]
 pub struct RedbStore {
     pub(crate) shared: Arc<Shared>,
+    /// Dropped with the last store on the database: closes the file before it returns.
+    _owner: Arc<Owner>,
 }
 
 impl fmt::Debug for RedbStore {
@@ -38,8 +40,11 @@ impl fmt::Debug for RedbStore {
 }
 
 impl RedbStore {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        Self { shared }
+    pub(crate) fn new(owner: Arc<Owner>) -> Self {
+        Self {
+            shared: Arc::clone(&owner.shared),
+            _owner: owner,
+        }
     }
 
     /// Opens the store at `path`, creating the file if there is none.
