@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 mod args;
+mod decode;
 mod location;
 
 pub use crate::args::StoreArgs;
+pub use crate::decode::{DecodeError, decode_record};
 pub use crate::location::{StoreLocation, StoreOpenError};
