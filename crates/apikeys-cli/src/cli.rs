@@ -14,6 +14,12 @@ pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) store: StoreArgs,
 
+    /// Manage the keys of a running server through its admin JSON API at this URL (the
+    /// admin's mount, like http://127.0.0.1:3000/admin). The admin key comes from the
+    /// environment variable APIKEYS_ADMIN_KEY only, never a flag (it would show in `ps`).
+    #[arg(long, env = "APIKEYS_SERVER", global = true, value_name = "URL")]
+    pub(crate) server: Option<String>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -83,6 +89,23 @@ impl Command {
             Self::Revoke { yes: false, .. } => Some("revoke"),
             Self::Delete { yes: false, .. } => Some("delete"),
             _ => None,
+        }
+    }
+
+    /// The command's name, as typed.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Create(_) => "create",
+            Self::List(_) => "list",
+            Self::Show { .. } => "show",
+            Self::Roll(_) => "roll",
+            Self::Edit(_) => "edit",
+            Self::Disable { .. } => "disable",
+            Self::Enable { .. } => "enable",
+            Self::Revoke { .. } => "revoke",
+            Self::Delete { .. } => "delete",
+            Self::History { .. } => "history",
+            Self::Verify => "verify",
         }
     }
 }

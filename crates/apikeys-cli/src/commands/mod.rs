@@ -2,6 +2,7 @@
 
 mod keys;
 mod lifecycle;
+pub(crate) mod remote;
 
 use std::io::BufRead;
 use std::process::ExitCode;
