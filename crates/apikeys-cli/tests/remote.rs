@@ -78,6 +78,69 @@ fn show_over_server_prints_the_remote_record_like_a_local_one() {
     );
 }
 
+/// Answers one request per answer, in order, one connection each; the thread returns the
+/// requests' heads.
+fn answer_each(answers: Vec<(&'static str, String)>) -> (String, JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let url = format!(
+        "http://{}/admin",
+        listener.local_addr().expect("local address")
+    );
+    let thread = std::thread::spawn(move || {
+        answers
+            .into_iter()
+            .map(|(status, body)| {
+                let (mut socket, _) = listener.accept().expect("accept");
+                let mut buf = vec![0; 8192];
+                let n = socket.read(&mut buf).expect("read the request");
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                socket.write_all(reply.as_bytes()).expect("write the answer");
+                String::from_utf8_lossy(&buf[..n]).into_owned()
+            })
+            .collect()
+    });
+    (url, thread)
+}
+
+#[test]
+fn disable_over_server_posts_to_the_admin_and_says_so() {
+    let now = OffsetDateTime::now_utc();
+    let mut key = ApiKey::new("ak_remote", "", "billing", now);
+    let active = record_json(&key, now).to_string();
+    key.disabled = true;
+    let disabled = record_json(&key, now).to_string();
+    let (url, server) = answer_each(vec![("200 OK", active), ("200 OK", disabled.clone())]);
+    let out = apikeys(&["--server", &url, "disable", "ak_remote"], Some("k"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "disabled key ak_remote (billing)\n"
+    );
+    let requests = server.join().unwrap();
+    assert!(
+        requests[0].starts_with("GET /admin/api/keys/ak_remote "),
+        "{requests:?}"
+    );
+    assert!(
+        requests[1].starts_with("POST /admin/api/keys/ak_remote/disable "),
+        "{requests:?}"
+    );
+
+    // Already disabled: one look, no change.
+    let (url, server) = answer_each(vec![("200 OK", disabled)]);
+    let out = apikeys(&["--server", &url, "disable", "ak_remote"], Some("k"));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("was already disabled"));
+    assert_eq!(server.join().unwrap().len(), 1);
+}
+
 #[test]
 fn a_refused_admin_key_is_exit_1_and_never_printed() {
     let (url, server) = answer_once(
