@@ -142,6 +142,75 @@ fn disable_over_server_posts_to_the_admin_and_says_so() {
 }
 
 #[test]
+fn revoke_and_delete_over_server_with_yes() {
+    let now = OffsetDateTime::now_utc();
+    let key = ApiKey::new("ak_remote", "", "billing", now);
+    let record = record_json(&key, now);
+    let revoked = serde_json::json!({"record": record, "already_revoked": false}).to_string();
+    let (url, server) = answer_each(vec![("200 OK", record.to_string()), ("200 OK", revoked)]);
+    let out = apikeys(
+        &["--server", &url, "revoke", "ak_remote", "--yes"],
+        Some("k"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "revoked key ak_remote (billing)\n"
+    );
+    let requests = server.join().unwrap();
+    assert!(
+        requests[1].starts_with("POST /admin/api/keys/ak_remote/revoke "),
+        "{requests:?}"
+    );
+
+    let (url, server) = answer_each(vec![
+        ("200 OK", record.to_string()),
+        ("204 No Content", String::new()),
+    ]);
+    let out = apikeys(
+        &["--server", &url, "delete", "ak_remote", "--yes"],
+        Some("k"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "deleted key ak_remote (billing)\n"
+    );
+    let requests = server.join().unwrap();
+    assert!(
+        requests[1].starts_with("DELETE /admin/api/keys/ak_remote "),
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn history_over_server_of_an_unknown_key_is_not_found() {
+    let (url, server) = answer_each(vec![
+        ("200 OK", r#"{"events":[]}"#.into()),
+        (
+            "404 Not Found",
+            r#"{"error":"not_found","detail":"no key ak_x"}"#.into(),
+        ),
+    ]);
+    let out = apikeys(&["--server", &url, "history", "ak_x"], Some("k"));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(server.join().unwrap().len(), 2);
+}
+
+#[test]
 fn a_refused_admin_key_is_exit_1_and_never_printed() {
     let (url, server) = answer_once(
         "401 Unauthorized",

@@ -1,18 +1,20 @@
 //! The commands over `--server`: the admin's JSON API does the work, the output is the
-//! local mode's. So far `show`, `disable` and `enable`; the others say they are not available over `--server`
+//! local mode's. So far `show`, `disable`, `enable`, `revoke`, `delete` and
+//! `history`; the others say they are not available over `--server`
 //! rather than touch a store.
 
 use std::process::ExitCode;
 
-use apikeys::ApiKey;
+use apikeys::{ApiKey, AuditEvent};
 use apikeys_cli::{AdminClient, RemoteError, decode_record};
 use http::Method;
+use serde_json::Value;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use super::{Failure, Outcome};
+use super::{Failure, Outcome, confirm};
 use crate::cli::Command;
-use crate::output::{details, record_json};
+use crate::output::{details, events_json, events_table, record_json};
 
 /// Where the admin key comes from: this environment variable, never a flag.
 const ADMIN_KEY_VAR: &str = "APIKEYS_ADMIN_KEY";
@@ -47,13 +49,16 @@ pub(crate) async fn run(command: Command, client: &AdminClient) -> Outcome {
         Command::Show { prefix, json } => show(client, &prefix, json).await,
         Command::Disable { prefix } => switch(client, &prefix, false).await,
         Command::Enable { prefix } => switch(client, &prefix, true).await,
+        Command::Revoke { prefix, yes } => revoke(client, &prefix, yes).await,
+        Command::Delete { prefix, yes } => delete(client, &prefix, yes).await,
+        Command::History { prefix, json } => history(client, &prefix, json).await,
         Command::Verify => Err(Failure {
             message: "verify does not work over --server: verifying keys is the application's job (run it against the store)".into(),
             code: 2,
         }),
         other => Err(Failure {
             message: format!(
-                "{} is not available over --server yet (show, disable and enable are)",
+                "{} is not available over --server yet (show, disable, enable, revoke, delete and history are)",
                 other.name()
             ),
             code: 2,
@@ -86,6 +91,73 @@ async fn switch(client: &AdminClient, prefix: &str, enable: bool) -> Outcome {
     let value = client.call(Method::POST, &path, None).await?;
     let key = decode_record(&value, OffsetDateTime::now_utc()).map_err(|e| e.to_string())?;
     println!("{action}d key {prefix} ({})", key.name);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn revoke(client: &AdminClient, prefix: &str, yes: bool) -> Outcome {
+    let key = get(client, prefix).await?;
+    if key.revoked {
+        println!("key {prefix} ({}) was already revoked", key.name);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let label = format!("{prefix} ({})", key.name);
+    // `main` refused a missing --yes off a terminal; here there is one to ask.
+    if !yes && !confirm(&format!("Revoke key {label}? This cannot be undone."))? {
+        eprintln!("not revoked");
+        return Ok(ExitCode::from(1));
+    }
+    let path = format!("/{}/revoke", percent_encode(prefix));
+    let answer = client.call(Method::POST, &path, None).await?;
+    if answer.get("already_revoked").and_then(Value::as_bool) == Some(true) {
+        println!("key {label} was already revoked");
+    } else {
+        println!("revoked key {label}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn delete(client: &AdminClient, prefix: &str, yes: bool) -> Outcome {
+    let key = get(client, prefix).await?;
+    let label = format!("{prefix} ({})", key.name);
+    // `main` refused a missing --yes off a terminal; here there is one to ask.
+    if !yes
+        && !confirm(&format!(
+            "Delete key {label}? Its record is gone for good (its history stays)."
+        ))?
+    {
+        eprintln!("not deleted");
+        return Ok(ExitCode::from(1));
+    }
+    client
+        .call(
+            Method::DELETE,
+            &format!("/{}", percent_encode(prefix)),
+            None,
+        )
+        .await?;
+    println!("deleted key {label}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn history(client: &AdminClient, prefix: &str, json: bool) -> Outcome {
+    let path = format!("/{}/history", percent_encode(prefix));
+    let answer = client.call(Method::GET, &path, None).await?;
+    let events: Vec<AuditEvent> = answer
+        .get("events")
+        .cloned()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| format!("the admin sent a history that cannot be read: {e}"))?
+        .ok_or_else(|| "the admin sent a history without events".to_owned())?;
+    // An empty history of a key that never existed is a mistyped prefix, not "no events".
+    if events.is_empty() {
+        get(client, prefix).await?;
+    }
+    if json {
+        println!("{}", events_json(&events));
+    } else {
+        print!("{}", events_table(&events));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
