@@ -1,13 +1,19 @@
 //! What usage limits cost per request: the in-process GCRA check (one busy key, and one of
 //! 100,000 keys in rotation), the same through the `dyn RateLimiter` the manager holds,
 //! the pure credit spend, the RateLimit headers, and the Redis limiter's round trip on
-//! loopback (a throwaway `redis-server`, as apikeys-redis's tests start one).
+//! loopback (a throwaway `redis-server`, as apikeys-redis's tests start one); and whole
+//! `ApiKeys::verify` calls of a plain, a rate-limited and a metered key on MemoryStore and
+//! RedbStore, whose differences are what a limit adds to a request.
 
 use std::hint::black_box;
 use std::sync::Arc;
 
 use apikeys::time::OffsetDateTime;
-use apikeys::{Credits, LocalLimiter, RateLimit, RateLimiter, Refill, Usage};
+use apikeys::{
+    ApiKeys, Credits, KeyStore, LocalLimiter, MAX_CREDITS, MemoryStore, NewKey, RateLimit,
+    RateLimiter, Refill, Usage,
+};
+use apikeys_redb::RedbStore;
 use apikeys_redis::RedisLimits;
 use apikeys_redis::testing::RedisServer;
 use criterion::Criterion;
@@ -103,12 +109,58 @@ fn redis(c: &mut Criterion) {
     drop(server);
 }
 
+/// `ApiKeys::verify` of three keys in one store: one with no limit, one with a rate limit
+/// too high to refuse, one with more credits than the run can spend.
+fn verify_with_limits(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let rate: RateLimit = "1000000000/s".parse().expect("limit");
+    let mut group = c.benchmark_group("verify_limits");
+    let path =
+        std::env::temp_dir().join(format!("apikeys-bench-limits-{}.redb", std::process::id()));
+    let stores: [(&str, Arc<dyn KeyStore>); 2] = [
+        ("memory", Arc::new(MemoryStore::new())),
+        (
+            "redb",
+            Arc::new(RedbStore::open(&path).expect("temporary redb file")),
+        ),
+    ];
+    for (name, store) in stores {
+        let keys = ApiKeys::builder_shared(store).without_last_used().build();
+        let cases = runtime.block_on(async {
+            let mut cases = Vec::new();
+            for (case, new) in [
+                ("plain", NewKey::named("plain")),
+                ("rate_limited", NewKey::named("rated").rate_limit(rate)),
+                ("credits", NewKey::named("metered").credits(MAX_CREDITS)),
+            ] {
+                cases.push((case, keys.create(new).await.expect("create").key));
+            }
+            cases
+        });
+        for (case, key) in &cases {
+            group.bench_function(format!("{name}_{case}"), |b| {
+                b.to_async(&runtime).iter(|| async {
+                    keys.verify(black_box(key.expose_secret()))
+                        .await
+                        .expect("granted")
+                });
+            });
+        }
+    }
+    group.finish();
+    let _ = std::fs::remove_file(&path);
+}
+
 fn main() {
     let mut c = Criterion::default()
         .configure_from_args()
         .measurement_time(std::time::Duration::from_secs(3));
     local_limiter(&mut c);
     credits(&mut c);
+    verify_with_limits(&mut c);
     redis(&mut c);
     c.final_summary();
 }

@@ -47,6 +47,10 @@ struct CreateBody {
 /// The body of `PATCH {mount}/api/keys/{prefix}`: an [`Edit`], with the credits given as
 /// a count and a refill (`null` removes either) rather than as the stored whole.
 #[derive(Deserialize)]
+#[allow(
+    clippy::option_option,
+    reason = "absent keeps, null removes, a value sets"
+)]
 struct PatchBody {
     #[serde(flatten)]
     edit: Edit,

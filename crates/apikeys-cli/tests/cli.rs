@@ -11,6 +11,10 @@ use serde_json::Value;
 #[path = "cli/lifecycle.rs"]
 mod lifecycle;
 
+/// Rate limits and credits on `create`, `edit`, `show` and `list`.
+#[path = "cli/limits.rs"]
+mod limits;
+
 struct Run {
     code: i32,
     stdout: String,

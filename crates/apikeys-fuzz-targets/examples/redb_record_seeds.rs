@@ -1,11 +1,11 @@
 //! Writes the seed corpus of the `redb_record` target: real records of a few shapes as
-//! `apikeys-redb` encodes them (format version 2, and version 1 as 0.1 wrote them), and
+//! `apikeys-redb` encodes them (format version 3, and versions 2 and 1 as earlier releases wrote them), and
 //! their index entries.
 //!
 //! `cargo run -p apikeys-fuzz-targets --example redb_record_seeds` (from the repository root).
 
 use apikeys::ApiKey;
-use apikeys_redb::fuzzing::{encode_index, encode_record, encode_record_v1};
+use apikeys_redb::fuzzing::{encode_index, encode_record, encode_record_v1, encode_record_v2};
 use serde_json::json;
 use time::macros::datetime;
 
@@ -79,20 +79,59 @@ fn main() -> std::io::Result<()> {
             "owner-only",
             ApiKey {
                 owner: Some("o".into()),
-                ..plain
+                ..plain.clone()
             },
         ),
     ];
-    for (name, key) in &shapes {
+    let shapes = shapes.into_iter().chain(limit_shapes(&plain, &full));
+    for (name, key) in shapes {
         let mut record = vec![0];
-        record.extend(encode_record(key));
+        record.extend(encode_record(&key));
         std::fs::write(dir.join(format!("seed-record-{name}")), record)?;
         let mut old = vec![0];
-        old.extend(encode_record_v1(key));
+        old.extend(encode_record_v1(&key));
         std::fs::write(dir.join(format!("seed-record-v1-{name}")), old)?;
+        let mut v2 = vec![0];
+        v2.extend(encode_record_v2(&key));
+        std::fs::write(dir.join(format!("seed-record-v2-{name}")), v2)?;
         let mut index = vec![1];
-        index.extend(encode_index(key));
+        index.extend(encode_index(&key));
         std::fs::write(dir.join(format!("seed-index-{name}")), index)?;
     }
     Ok(())
+}
+
+/// Records with usage limits (format version 3 only).
+fn limit_shapes(plain: &ApiKey, full: &ApiKey) -> [(&'static str, ApiKey); 3] {
+    [
+        (
+            "limits",
+            ApiKey {
+                rate_limit: "100/10s,burst=5".parse().ok(),
+                credits: apikeys::Credits::new(1234, plain.created).ok().map(|c| {
+                    c.with_refill(apikeys::Refill {
+                        amount: 1000,
+                        interval: apikeys::RefillInterval::Every(std::time::Duration::new(90, 5)),
+                    })
+                }),
+                ..full.clone()
+            },
+        ),
+        (
+            "credits-monthly",
+            ApiKey {
+                credits: apikeys::Credits::new(0, plain.created)
+                    .ok()
+                    .and_then(|c| Some(c.with_refill("50/month".parse().ok()?))),
+                ..plain.clone()
+            },
+        ),
+        (
+            "rate-only",
+            ApiKey {
+                rate_limit: "5000/h".parse().ok(),
+                ..plain.clone()
+            },
+        ),
+    ]
 }

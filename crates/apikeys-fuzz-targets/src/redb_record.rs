@@ -2,19 +2,19 @@
 
 use apikeys::ApiKey;
 use apikeys_redb::fuzzing::{
-    decode_index, decode_record, encode_index, encode_record, encode_record_v1, revoke_in_place,
-    to_micros,
+    decode_index, decode_record, encode_index, encode_record, encode_record_v1, encode_record_v2,
+    revoke_in_place, to_micros,
 };
 
 const PREFIX: &str = "Fz000000";
 
 /// Decodes the input as a stored value of `apikeys-redb`: with an even first byte the rest
-/// is a record (format version 1 or 2), with an odd one an index entry.
+/// is a record (format version 1, 2 or 3), with an odd one an index entry.
 ///
 /// Decoding gives a key or an error, never a panic, whatever the bytes (a corrupt file
 /// must read as a corrupt record). A decoded record, written back, reads back the same
 /// (not necessarily byte for byte: metadata JSON and scope order are normalised), also
-/// through the version 1 encoding for the fields version 1 has; the index entry written
+/// through the version 1 and 2 encodings for the fields they have; the index entry written
 /// next to it carries its revoked and disabled flags, expiry and name; and revoking the
 /// bytes in place (what the store does to a record it cannot decode) changes nothing but
 /// `revoked`, on any input.
@@ -56,6 +56,14 @@ pub fn redb_record(data: &[u8]) {
     assert_eq!(again, key, "a decoded record does not survive writing back");
     assert_eq!(encode_record(&again), written, "encoding is not stable");
 
+    let without_limits = ApiKey {
+        rate_limit: None,
+        credits: None,
+        ..key.clone()
+    };
+    let v2 = decode_record(PREFIX, &encode_record_v2(&key)).expect("a v2 record decodes");
+    assert_eq!(v2, without_limits, "version 2 lost a field it has");
+
     let old = decode_record(PREFIX, &encode_record_v1(&key)).expect("a v1 record decodes");
     assert_eq!(
         old,
@@ -65,7 +73,7 @@ pub fn redb_record(data: &[u8]) {
             last_used: None,
             predecessor: None,
             successor: None,
-            ..key.clone()
+            ..without_limits
         },
         "version 1 lost a field it has"
     );

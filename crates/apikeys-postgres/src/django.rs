@@ -36,6 +36,8 @@ pub(crate) fn check_fit(key: &ApiKey) -> Result<(), StoreError> {
         ("last_used", key.last_used.is_some()),
         ("predecessor (rotation)", key.predecessor.is_some()),
         ("successor (rotation)", key.successor.is_some()),
+        ("rate_limit", key.rate_limit.is_some()),
+        ("credits", key.credits.is_some()),
     ];
     if let Some((what, _)) = absent.iter().find(|(_, set)| *set) {
         return Err(no_column(what, &key.prefix));
@@ -63,6 +65,12 @@ pub(crate) fn check_change(prefix: &str, change: &Change) -> Result<(), StoreErr
             }
             if matches!(edit.owner, Some(Some(_))) {
                 return Err(no_column("owner", prefix));
+            }
+            if matches!(edit.rate_limit, Some(Some(_))) {
+                return Err(no_column("rate_limit", prefix));
+            }
+            if matches!(edit.credits, Some(Some(_))) {
+                return Err(no_column("credits", prefix));
             }
             Ok(())
         }

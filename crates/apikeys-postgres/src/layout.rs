@@ -68,7 +68,8 @@ pub(crate) struct Layout {
     /// `get`, locking the row until the transaction ends (every read-modify-write).
     pub(crate) lock: String,
     pub(crate) insert: String,
-    /// The editable fields this table has (own: name, expiry, scopes, metadata, owner).
+    /// The editable fields this table has (own: name, expiry, scopes, metadata, owner, rate
+    /// limit, credits).
     pub(crate) edit: String,
     /// Sticky in SQL: nothing sets `revoked` from a value read earlier.
     pub(crate) revoke: String,
@@ -85,15 +86,38 @@ pub(crate) struct Layout {
 
 /// apikeys' table: the order `row::decode` reads.
 pub(crate) const OWN_COLUMNS: &str = "prefix, hashed_key, name, created, expires, revoked, \
-     scopes, metadata, owner, disabled, last_used, predecessor, successor";
+     scopes, metadata, owner, disabled, last_used, predecessor, successor, rate_limit, \
+     credits_remaining, credits_refill, credits_period_start";
 const DJANGO_COLUMNS: &str = "prefix, hashed_key, name, created, expiry_date, revoked";
 
 /// Own table only: the successor of a roll (the old row is locked by then; a taken prefix
 /// inserts nothing, and the roll is refused).
 pub(crate) const INSERT_SUCCESSOR: &str = "INSERT INTO apikeys (prefix, hashed_key, name, \
      name_folded, created, expires, revoked, scopes, metadata, owner, disabled, last_used, \
-     predecessor, successor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-     $14) ON CONFLICT DO NOTHING";
+     predecessor, successor, rate_limit, credits_remaining, credits_refill, \
+     credits_period_start) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+     $14, $15, $16, $17, $18) ON CONFLICT DO NOTHING";
+
+/// Own table only: a key's credits, read outside the record cache for spending.
+pub(crate) const GET_CREDITS: &str = "SELECT credits_remaining, credits_refill, \
+     credits_period_start FROM apikeys WHERE prefix = $1";
+
+/// Own table only: spending when no refill is due. The row lock orders concurrent spends and
+/// PostgreSQL re-checks the condition on the row as the previous spender left it, so the
+/// count can never go below zero; the period and refill must be the ones the caller read
+/// (else a refill or an edit came between, and the caller reads again).
+pub(crate) const SPEND: &str = "UPDATE apikeys SET credits_remaining = credits_remaining - $2 \
+     WHERE prefix = $1 AND credits_remaining >= $2 AND credits_period_start = $3 \
+       AND credits_refill IS NOT DISTINCT FROM $4 \
+     RETURNING credits_remaining";
+
+/// Own table only: writing credits computed from the ones read (a refill came due), only
+/// if they are still exactly those.
+pub(crate) const REPLACE_CREDITS: &str = "UPDATE apikeys SET credits_remaining = $5, \
+     credits_period_start = $6 \
+     WHERE prefix = $1 AND credits_remaining = $2 AND credits_period_start = $3 \
+       AND credits_refill IS NOT DISTINCT FROM $4 \
+     RETURNING credits_remaining";
 
 /// Own table only: the old key of a roll gets its successor and is retired, only if it
 /// has no successor yet; revocation stays sticky.
@@ -126,12 +150,15 @@ impl Layout {
             lock: format!("SELECT {OWN_COLUMNS} FROM {t} WHERE prefix = $1 FOR UPDATE"),
             insert: format!(
                 "INSERT INTO {t} (prefix, hashed_key, name, name_folded, created, expires, \
-                 revoked, scopes, metadata, owner, disabled, last_used, predecessor, successor) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                 revoked, scopes, metadata, owner, disabled, last_used, predecessor, successor, \
+                 rate_limit, credits_remaining, credits_refill, credits_period_start) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17, $18)"
             ),
             edit: format!(
                 "UPDATE {t} SET name = $2, name_folded = $3, expires = $4, scopes = $5, \
-                 metadata = $6, owner = $7 WHERE prefix = $1"
+                 metadata = $6, owner = $7, rate_limit = $8, credits_remaining = $9, \
+                 credits_refill = $10, credits_period_start = $11 WHERE prefix = $1"
             ),
             revoke: format!("UPDATE {t} SET revoked = true WHERE prefix = $1"),
             set_disabled: format!("UPDATE {t} SET disabled = $2 WHERE prefix = $1 AND NOT revoked"),

@@ -6,6 +6,7 @@ mod django;
 mod error;
 mod events;
 mod layout;
+mod limits;
 mod list;
 mod listener;
 mod migrate;

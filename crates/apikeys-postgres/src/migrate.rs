@@ -32,10 +32,16 @@ const MIGRATIONS: &[Migration] = &[
         description: "owners, disabled, last-used times, rotation links, audit events",
         sql: include_str!("../migrations/0003_lifecycle.sql"),
     },
+    // Issue 14's usage limits (see spend.rs).
+    Migration {
+        version: 4,
+        description: "rate limits and credits",
+        sql: include_str!("../migrations/0004_limits.sql"),
+    },
 ];
 
 /// The schema version this build creates and expects.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// Serialises concurrent migrations: many servers of a fleet start at once.
 /// (An arbitrary constant: the ASCII of "apikeys" as an integer.)

@@ -7,6 +7,7 @@ use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 
 use crate::layout::Mode;
+use crate::limits;
 
 pub(crate) fn decode(row: &PgRow, mode: Mode) -> Result<ApiKey, StoreError> {
     let prefix: String = row.try_get(0).map_err(|e| StoreError::Corrupt {
@@ -47,6 +48,8 @@ pub(crate) fn decode(row: &PgRow, mode: Mode) -> Result<ApiKey, StoreError> {
             key.last_used = row.try_get(10).map_err(field)?;
             key.predecessor = row.try_get(11).map_err(field)?;
             key.successor = row.try_get(12).map_err(field)?;
+            key.rate_limit = limits::decode_rate_limit(row, 13).map_err(corrupt)?;
+            key.credits = limits::decode_credits(row, 14).map_err(corrupt)?;
         }
     }
     Ok(key)

@@ -7,7 +7,7 @@ use std::time::Duration;
 use apikeys::time::OffsetDateTime;
 use apikeys::{
     ApiKey, AuditEvent, Capabilities, Change, KeyStore, ListQuery, Modified, Page, Roll, Rolled,
-    StoreError, async_trait,
+    Spend, StoreError, async_trait,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
@@ -16,7 +16,7 @@ use crate::cache::{CacheOptions, CacheStatus, Lookup};
 use crate::error::{Error, store_error};
 use crate::layout::{Layout, Mode, TableName};
 use crate::listener::{self, Cached};
-use crate::{django, events, list, migrate, row, trigger, write};
+use crate::{django, events, limits, list, migrate, row, trigger, write};
 
 /// API keys in PostgreSQL, shared by every server that connects to the database.
 ///
@@ -193,22 +193,15 @@ async fn pool(url: &str) -> Result<PgPool, Error> {
 #[async_trait]
 impl KeyStore for PostgresStore {
     /// Everything in apikeys' table; in Django's, no scopes, metadata, owners, `disabled`,
-    /// rotation links, `last_used` or audit trail (no columns for them).
+    /// rotation links, `last_used`, audit trail or usage limits (no columns for them).
     fn capabilities(&self) -> Capabilities {
         match self.layout.mode {
-            // Usage limits have no columns yet.
-            Mode::Own => Capabilities {
-                limits: false,
-                ..Capabilities::ALL
-            },
+            Mode::Own => Capabilities::ALL,
             Mode::Django => django::CAPABILITIES,
         }
     }
 
     async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
-        if key.rate_limit.is_some() || key.credits.is_some() {
-            return Err(StoreError::Unsupported("rate_limit / credits".to_owned()));
-        }
         let done = write::insert(&self.pool, &self.layout, key, event).await;
         self.written(&key.prefix);
         done
@@ -277,6 +270,23 @@ impl KeyStore for PostgresStore {
 
     async fn delete(&self, prefix: &str, event: &AuditEvent) -> Result<bool, StoreError> {
         let done = write::delete(&self.pool, &self.layout, prefix, event).await;
+        self.written(prefix);
+        done
+    }
+
+    /// Reads the credits (never from the cache) and writes the core's `Credits::spend` of
+    /// them with one conditional `UPDATE`, read again if they changed meanwhile (see the
+    /// README, "Usage limits").
+    async fn spend(
+        &self,
+        prefix: &str,
+        cost: u64,
+        now: OffsetDateTime,
+    ) -> Result<Option<Spend>, StoreError> {
+        if self.layout.mode == Mode::Django {
+            return Err(django::no_column("credits", prefix));
+        }
+        let done = limits::spend(&self.pool, prefix, cost, now).await;
         self.written(prefix);
         done
     }

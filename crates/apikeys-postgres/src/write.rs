@@ -12,13 +12,14 @@ use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 
 use crate::error::{insert_error, store_error};
 use crate::layout::{INSERT_SUCCESSOR, Layout, Mode, RETIRE, TOUCH};
-use crate::{django, events, row};
+use crate::{django, events, limits, row};
 
 type Query<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
 /// The record's columns in apikeys' table, in the order of `Layout::insert`.
-fn bind_own<'q>(query: Query<'q>, key: &'q ApiKey) -> Query<'q> {
-    query
+fn bind_own<'q>(query: Query<'q>, key: &'q ApiKey) -> Result<Query<'q>, StoreError> {
+    let limits = limits::Columns::of(&key.prefix, key.rate_limit.as_ref(), key.credits.as_ref())?;
+    Ok(query
         .bind(&key.prefix)
         .bind(&key.hashed_key)
         .bind(&key.name)
@@ -33,6 +34,10 @@ fn bind_own<'q>(query: Query<'q>, key: &'q ApiKey) -> Query<'q> {
         .bind(key.last_used)
         .bind(key.predecessor.as_deref())
         .bind(key.successor.as_deref())
+        .bind(limits.rate_limit)
+        .bind(limits.remaining)
+        .bind(limits.refill)
+        .bind(limits.period_start))
 }
 
 fn not_found(prefix: &str) -> StoreError {
@@ -86,7 +91,7 @@ pub(crate) async fn insert(
         Mode::Own => {
             let mut tx = pool.begin().await.map_err(store_error)?;
             let outcome = async {
-                bind_own(sqlx::query(&layout.insert), key)
+                bind_own(sqlx::query(&layout.insert), key)?
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| insert_error(e, &key.prefix))?;
@@ -180,14 +185,24 @@ async fn modify_locked(
     // Only the fields this change is about; the rest of the row stays as it is.
     let query = match change {
         Change::Edit(_) => match layout.mode {
-            Mode::Own => sqlx::query(&layout.edit)
-                .bind(prefix)
-                .bind(&key.name)
-                .bind(key.name.to_lowercase())
-                .bind(key.expires)
-                .bind(key.scopes.iter().collect::<Vec<_>>())
-                .bind(serde_json::Value::Object(key.metadata.clone()))
-                .bind(key.owner.as_deref()),
+            // The credits as read under the lock, or as the edit sets them: no spend can
+            // come between (it waits for the lock).
+            Mode::Own => {
+                let limits =
+                    limits::Columns::of(prefix, key.rate_limit.as_ref(), key.credits.as_ref())?;
+                sqlx::query(&layout.edit)
+                    .bind(prefix)
+                    .bind(&key.name)
+                    .bind(key.name.to_lowercase())
+                    .bind(key.expires)
+                    .bind(key.scopes.iter().collect::<Vec<_>>())
+                    .bind(serde_json::Value::Object(key.metadata.clone()))
+                    .bind(key.owner.as_deref())
+                    .bind(limits.rate_limit)
+                    .bind(limits.remaining)
+                    .bind(limits.refill)
+                    .bind(limits.period_start)
+            }
             Mode::Django => sqlx::query(&layout.edit)
                 .bind(prefix)
                 .bind(&key.name)
@@ -248,7 +263,7 @@ async fn roll_locked(
         prefix: roll.prefix.clone(),
         reason,
     })?;
-    let inserted = bind_own(sqlx::query(INSERT_SUCCESSOR), &successor)
+    let inserted = bind_own(sqlx::query(INSERT_SUCCESSOR), &successor)?
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;

@@ -478,3 +478,112 @@ async fn overlapping_touches_do_not_deadlock() {
         assert_eq!(key.last_used, latest, "{prefix}");
     }
 }
+
+/// Limit values that pass the table's CHECKs but not the core's parser (a rate of 0, a
+/// refill of 0, an unknown unit) make that row corrupt for reads and spends, never a panic;
+/// values outside the CHECKs are refused by the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_limit_values_are_corrupt_rows() {
+    let schema = TestSchema::new().await;
+    let pool = schema.pool().await;
+    let store = PostgresStore::with_cache(pool.clone(), CacheOptions::off())
+        .await
+        .expect("store");
+    let bad = [
+        ("Lbd00001", "rate_limit = '0/s'"),
+        ("Lbd00002", "rate_limit = '5/3w'"),
+        (
+            "Lbd00003",
+            "credits_remaining = 5, credits_period_start = now(), credits_refill = '0/day'",
+        ),
+        (
+            "Lbd00004",
+            "credits_remaining = 5, credits_period_start = now(), credits_refill = '5/week'",
+        ),
+    ];
+    for (prefix, set) in bad {
+        let record = apikeys::testing::record(prefix, "limits");
+        store
+            .insert(&record, &apikeys::testing::created(&record))
+            .await
+            .expect("insert");
+        sqlx::raw_sql(&format!(
+            "UPDATE apikeys SET {set} WHERE prefix = '{prefix}'"
+        ))
+        .execute(&pool)
+        .await
+        .expect("corrupt it");
+        match store.get(prefix).await {
+            Err(StoreError::Corrupt { prefix: p, .. }) => assert_eq!(p, prefix),
+            other => panic!("{prefix}: expected Corrupt, got {other:?}"),
+        }
+    }
+    for prefix in ["Lbd00003", "Lbd00004"] {
+        assert!(
+            matches!(
+                store
+                    .spend(prefix, 1, time::OffsetDateTime::now_utc())
+                    .await,
+                Err(StoreError::Corrupt { .. })
+            ),
+            "{prefix}"
+        );
+    }
+    for set in [
+        "credits_remaining = -1, credits_period_start = now()",
+        "credits_remaining = 5",
+        "rate_limit = 'lots'",
+    ] {
+        assert!(
+            sqlx::raw_sql(&format!(
+                "UPDATE apikeys SET {set} WHERE prefix = 'Lbd00001'"
+            ))
+            .execute(&pool)
+            .await
+            .is_err(),
+            "{set} must be refused by a CHECK"
+        );
+    }
+}
+
+/// A roll carries the rate limit and the credits (as read then) over to the successor, as
+/// the core's `Roll::apply` does; the successor spends its own count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roll_carries_limits_over() {
+    let schema = TestSchema::new().await;
+    let store = PostgresStore::with_cache(schema.pool().await, CacheOptions::off())
+        .await
+        .expect("store");
+    let base = apikeys::testing::record("Rol00001", "limits");
+    let credits = apikeys::Credits::new(7, base.created)
+        .expect("credits")
+        .with_refill("7/day".parse().expect("refill"));
+    let key = apikeys::ApiKey {
+        rate_limit: Some("10/s".parse().expect("limit")),
+        credits: Some(credits),
+        ..base
+    };
+    store
+        .insert(&key, &apikeys::testing::created(&key))
+        .await
+        .expect("insert");
+    let roll = apikeys::Roll {
+        prefix: key.prefix.clone(),
+        successor_prefix: "Rol00002".to_owned(),
+        successor_hash: key.hashed_key.clone(),
+        at: key.created,
+        retire: apikeys::Retirement::RevokeNow,
+    };
+    let ev = apikeys::testing::event("Rol00001", apikeys::AuditAction::Revoked);
+    let rolled = store.roll(&roll, &ev).await.expect("roll");
+    let successor = store.get("Rol00002").await.expect("get").expect("present");
+    assert_eq!(*successor, rolled.successor);
+    assert_eq!(successor.rate_limit, key.rate_limit);
+    assert_eq!(successor.credits, key.credits);
+    let spent = store
+        .spend("Rol00002", 2, key.created)
+        .await
+        .expect("spend")
+        .expect("credits");
+    assert_eq!(spent.remaining, 5);
+}

@@ -90,8 +90,8 @@ async fn a_table_of_schema_version_2_upgrades_in_place() {
             .fetch_all(&pool)
             .await
             .expect("versions");
-    assert_eq!(versions, [1, 2, 3]);
-    assert_eq!(apikeys_postgres::SCHEMA_VERSION, 3);
+    assert_eq!(versions, [1, 2, 3, 4]);
+    assert_eq!(apikeys_postgres::SCHEMA_VERSION, 4);
 
     // The old rows read with the new fields empty, and verify as before.
     for (n, created) in old.iter().enumerate() {
@@ -202,4 +202,110 @@ async fn a_table_of_schema_version_2_upgrades_in_place() {
         [e] if matches!(&e.action, AuditAction::Rolled { successor, .. } if successor == next.prefix())
     ));
     assert_eq!(keys.history(next.prefix()).await.expect("history"), rolls);
+}
+
+/// The migrations of version 3, before usage limits.
+const VERSION_3: &[(i32, &str, &str)] = &[
+    VERSION_2[0],
+    VERSION_2[1],
+    (
+        3,
+        "owners, disabled, last-used times, rotation links, audit events",
+        include_str!("../migrations/0003_lifecycle.sql"),
+    ),
+];
+
+/// Version 3's insert: fourteen columns, no limits.
+const V3_INSERT: &str = "INSERT INTO apikeys (prefix, hashed_key, name, name_folded, \
+     created, expires, revoked, scopes, metadata, owner, disabled, last_used, predecessor, \
+     successor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
+/// A table of schema version 3 gains the limit columns and keeps its keys: they read with no
+/// limits, verify, and take credits by an edit, which then spend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_of_schema_version_3_upgrades_to_limits() {
+    let schema = TestSchema::new().await;
+    let pool = schema.pool().await;
+    sqlx::raw_sql(
+        "CREATE TABLE apikeys_migrations (version integer PRIMARY KEY, \
+         description text NOT NULL, applied timestamptz NOT NULL DEFAULT now())",
+    )
+    .execute(&pool)
+    .await
+    .expect("migrations table");
+    for (version, description, sql) in VERSION_3 {
+        sqlx::raw_sql(sql)
+            .execute(&pool)
+            .await
+            .expect("old migration");
+        sqlx::query("INSERT INTO apikeys_migrations (version, description) VALUES ($1, $2)")
+            .bind(version)
+            .bind(description)
+            .execute(&pool)
+            .await
+            .expect("record it");
+    }
+    let maker = ApiKeys::new(MemoryStore::new());
+    let created = maker
+        .create(NewKey::named("v3 key").scope("read").owner("team-a"))
+        .await
+        .expect("create");
+    let r = &created.record;
+    sqlx::query(V3_INSERT)
+        .bind(&r.prefix)
+        .bind(&r.hashed_key)
+        .bind(&r.name)
+        .bind(r.name.to_lowercase())
+        .bind(r.created)
+        .bind(r.expires)
+        .bind(false)
+        .bind(r.scopes.iter().collect::<Vec<_>>())
+        .bind(serde_json::Value::Object(r.metadata.clone()))
+        .bind(r.owner.as_deref())
+        .bind(false)
+        .bind(None::<OffsetDateTime>)
+        .bind(None::<String>)
+        .bind(None::<String>)
+        .execute(&pool)
+        .await
+        .expect("insert the version 3 way");
+
+    let store = PostgresStore::new(pool.clone())
+        .await
+        .expect("upgrade from version 3");
+    let versions: Vec<i32> =
+        sqlx::query_scalar("SELECT version FROM apikeys_migrations ORDER BY version")
+            .fetch_all(&pool)
+            .await
+            .expect("versions");
+    assert_eq!(versions, [1, 2, 3, 4]);
+    let got = store
+        .get(created.key.prefix())
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(*got, created.record);
+    assert_eq!((got.rate_limit, got.credits.as_ref()), (None, None));
+    assert_eq!(
+        store.spend(&r.prefix, 1, r.created).await.expect("spend"),
+        None,
+        "an old key has no credits"
+    );
+
+    let keys = ApiKeys::builder(store.clone())
+        .build()
+        .with_actor("migration-test");
+    keys.verify(created.key.expose_secret())
+        .await
+        .expect("the old key verifies");
+    let credits = apikeys::Credits::new(2, r.created).expect("credits");
+    keys.update(&r.prefix, Edit::new().credits(credits))
+        .await
+        .expect("edit");
+    let spent = store
+        .spend(&r.prefix, 1, r.created)
+        .await
+        .expect("spend")
+        .expect("credits now");
+    assert_eq!((spent.granted, spent.remaining), (true, 1));
 }

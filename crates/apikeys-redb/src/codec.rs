@@ -1,12 +1,13 @@
 //! The on-disk encoding of records and index entries.
 //!
-//! Record, format version 2 (the prefix is the table key, so it is not repeated):
+//! Record, format version 3 (the prefix is the table key, so it is not repeated):
 //!
 //! ```text
-//! u8      version (2)
+//! u8      version (3)
 //! u8      flags: 1 revoked, 2 has expiry, 4 hash is compact SHA-512, 8 disabled,
 //!         16 has last_used, 32 has owner, 64 has predecessor, 128 has successor
 //! i64 LE  created, microseconds since the Unix epoch (UTC)
+//! u8      limit flags: 1 has rate limit, 2 has credits, 4 has refill
 //! i64 LE  expires, same unit                    (only with flag 2)
 //! i64 LE  last_used, same unit                  (only with flag 16)
 //! hash    64 raw digest bytes                   (flag 4: the stored form is `sha512$$<hex>`)
@@ -15,10 +16,12 @@
 //! scopes  varint count, then each: varint length + UTF-8
 //! meta    varint length + JSON object text      (length 0: empty object)
 //! owner, predecessor, successor: each varint length + UTF-8 (only with flags 32, 64, 128)
+//! limits  rate limit, credits, refill           (per the limit flags; see `limits`)
 //! ```
 //!
-//! Version 1 (written by apikeys-redb 0.1) is the same without flags 8 to 128 and their
-//! fields; it is still read, and a record is written as version 2 when it next changes.
+//! Version 2 is the same without the limit flags byte and the limits. Version 1 (written
+//! by apikeys-redb 0.1) is version 2 without flags 8 to 128 and their fields. Both are
+//! still read, and a record is written as version 3 when it next changes.
 //!
 //! **Fixed in every version:** byte 0 is the version, bit 0 of byte 1 is `revoked`, bytes
 //! 2 to 9 are `created`. So a record this release cannot decode (damaged, or with metadata
@@ -31,6 +34,8 @@
 //! 8 disabled), [i64 LE expires], name as UTF-8 to the end` — what listing filters on,
 //! without decoding the record. Version 1 is the same without flag 8.
 
+mod limits;
+
 use std::collections::BTreeSet;
 
 use apikeys::{ApiKey, AuditEvent, Metadata};
@@ -38,6 +43,7 @@ use time::OffsetDateTime;
 
 const RECORD_V1: u8 = 1;
 const RECORD_V2: u8 = 2;
+const RECORD_V3: u8 = 3;
 const INDEX_V1: u8 = 1;
 const INDEX_V2: u8 = 2;
 
@@ -83,6 +89,9 @@ pub(crate) fn normalized(key: &ApiKey) -> ApiKey {
     key.created = stored_time(key.created);
     key.expires = key.expires.map(stored_time);
     key.last_used = key.last_used.map(stored_time);
+    if let Some(credits) = &mut key.credits {
+        credits.period_start = stored_time(credits.period_start);
+    }
     key
 }
 
@@ -108,10 +117,12 @@ pub(crate) fn encode_record(key: &ApiKey) -> Vec<u8> {
             flags |= flag;
         }
     }
-    let mut out = Vec::with_capacity(112 + key.name.len() + metadata.len());
-    out.push(RECORD_V2);
+    let (rate, credits) = (key.rate_limit.as_ref(), key.credits.as_ref());
+    let mut out = Vec::with_capacity(140 + key.name.len() + metadata.len());
+    out.push(RECORD_V3);
     out.push(flags);
     out.extend_from_slice(&to_micros(key.created).to_le_bytes());
+    out.push(limits::flags(rate, credits));
     for t in [key.expires, key.last_used].into_iter().flatten() {
         out.extend_from_slice(&to_micros(t).to_le_bytes());
     }
@@ -131,6 +142,7 @@ pub(crate) fn encode_record(key: &ApiKey) -> Vec<u8> {
     {
         put_bytes(&mut out, text.as_bytes());
     }
+    limits::put(&mut out, rate, credits);
     out
 }
 
@@ -139,7 +151,7 @@ pub(crate) fn decode_record(prefix: &str, bytes: &[u8]) -> Result<ApiKey, String
     let version = r.byte()?;
     let known = match version {
         RECORD_V1 => RECORD_FLAGS_V1,
-        RECORD_V2 => u8::MAX,
+        RECORD_V2 | RECORD_V3 => u8::MAX,
         v => return Err(format!("unknown record format version {v}")),
     };
     let flags = r.byte()?;
@@ -148,6 +160,15 @@ pub(crate) fn decode_record(prefix: &str, bytes: &[u8]) -> Result<ApiKey, String
     }
     let has = |flag: u8| flags & flag != 0;
     let created = from_micros(r.i64()?)?;
+    let limit_flags = if version == RECORD_V3 {
+        let limit_flags = r.byte()?;
+        if limit_flags & !limits::LIMIT_FLAGS != 0 {
+            return Err(format!("unknown limit flags {limit_flags:#04x}"));
+        }
+        limit_flags
+    } else {
+        0
+    };
     let mut time = |flag| -> Result<Option<OffsetDateTime>, String> {
         if has(flag) {
             Ok(Some(from_micros(r.i64()?)?))
@@ -192,6 +213,7 @@ pub(crate) fn decode_record(prefix: &str, bytes: &[u8]) -> Result<ApiKey, String
     let owner = text(HAS_OWNER, "owner")?;
     let predecessor = text(HAS_PREDECESSOR, "predecessor")?;
     let successor = text(HAS_SUCCESSOR, "successor")?;
+    let (rate_limit, credits) = limits::read(&mut r, limit_flags)?;
     if !r.0.is_empty() {
         return Err(format!("{} unexpected bytes after the record", r.0.len()));
     }
@@ -209,9 +231,8 @@ pub(crate) fn decode_record(prefix: &str, bytes: &[u8]) -> Result<ApiKey, String
         last_used,
         predecessor,
         successor,
-        // Usage limits are not in this format yet (`Capabilities::limits` is off).
-        rate_limit: None,
-        credits: None,
+        rate_limit,
+        credits,
     })
 }
 
@@ -298,10 +319,25 @@ pub(crate) fn revoke_index_in_place(bytes: &mut [u8]) {
     }
 }
 
+/// A version 2 record, as apikeys-redb wrote it before usage limits: for tests of the
+/// old format's reader. Version 3 without limits is version 2 with a zero byte after
+/// `created`.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn encode_record_v2(key: &ApiKey) -> Vec<u8> {
+    let mut out = encode_record(&ApiKey {
+        rate_limit: None,
+        credits: None,
+        ..key.clone()
+    });
+    out[0] = RECORD_V2;
+    out.remove(CREATED_AT.end);
+    out
+}
+
 /// A version 1 record, as apikeys-redb 0.1 wrote it: for tests of the old format's reader.
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn encode_record_v1(key: &ApiKey) -> Vec<u8> {
-    let mut out = encode_record(&ApiKey {
+    let mut out = encode_record_v2(&ApiKey {
         disabled: false,
         last_used: None,
         owner: None,

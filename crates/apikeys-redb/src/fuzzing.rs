@@ -39,6 +39,11 @@ pub fn encode_record_v1(key: &ApiKey) -> Vec<u8> {
     codec::encode_record_v1(key)
 }
 
+/// Encodes a record as format version 2 wrote it, without the usage limits.
+pub fn encode_record_v2(key: &ApiKey) -> Vec<u8> {
+    codec::encode_record_v2(key)
+}
+
 /// Sets the revoked bit of stored record bytes in place, as revoking a record the store
 /// cannot decode does; whether it changed them.
 pub fn revoke_in_place(bytes: &mut [u8]) -> bool {

@@ -18,6 +18,7 @@ pub(crate) fn list(shared: &Shared, query: &ListQuery) -> Result<Page, StoreErro
     let index = txn.open_table(BY_CREATED).map_err(backend)?;
     let records = txn.open_table(RECORDS).map_err(backend)?;
     let mut page = Collect {
+        spending: &shared.spending,
         query,
         records: &records,
         limit: query.effective_limit(),
@@ -62,6 +63,7 @@ pub(crate) fn list(shared: &Shared, query: &ListQuery) -> Result<Page, StoreErro
 }
 
 struct Collect<'a> {
+    spending: &'a crate::spending::Spending,
     query: &'a ListQuery,
     records: &'a ReadOnlyTable<&'static str, &'static [u8]>,
     limit: usize,
@@ -70,6 +72,12 @@ struct Collect<'a> {
 }
 
 impl Collect<'_> {
+    /// The key with its credits as spent in memory, not as last flushed.
+    fn live(&self, key: ApiKey) -> ApiKey {
+        let key = self.spending.overlay(std::sync::Arc::new(key));
+        std::sync::Arc::try_unwrap(key).unwrap_or_else(|shared| (*shared).clone())
+    }
+
     /// Takes the key if it matches; `true` once the page (plus one) is full.
     fn consider(
         &mut self,
@@ -108,7 +116,7 @@ impl Collect<'_> {
             .map_err(backend)?
             .ok_or_else(|| corrupt(prefix, "indexed, but its record is missing"))?;
         match decode_record(prefix, bytes.value()) {
-            Ok(key) => self.keys.push(key),
+            Ok(key) => self.keys.push(self.live(key)),
             Err(_) => self.undecodable.push(prefix.to_owned()),
         }
         Ok(self.keys.len() > self.limit)

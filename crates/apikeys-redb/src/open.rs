@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use apikeys::StoreError;
 use redb::{Database, ReadableDatabase, TableError};
@@ -15,6 +16,13 @@ use crate::tables::{
 
 /// Records kept in memory by default: a few hundred bytes each, so tens of MB at most.
 pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
+
+/// How often credits spent in memory are written to the file by default: what a crash may
+/// lose of them.
+pub const DEFAULT_CREDIT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The shortest flush interval: a shorter one would keep a thread spinning.
+const MIN_CREDIT_FLUSH_INTERVAL: Duration = Duration::from_millis(1);
 
 /// Options for opening a [`RedbStore`].
 ///
@@ -30,6 +38,7 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
 pub struct RedbStoreBuilder {
     cache_capacity: usize,
     check_integrity: bool,
+    credit_flush_interval: Duration,
 }
 
 impl Default for RedbStoreBuilder {
@@ -37,6 +46,7 @@ impl Default for RedbStoreBuilder {
         Self {
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             check_integrity: true,
+            credit_flush_interval: DEFAULT_CREDIT_FLUSH_INTERVAL,
         }
     }
 }
@@ -61,6 +71,18 @@ impl RedbStoreBuilder {
         self
     }
 
+    /// How often credits spent in memory are written to the file (default
+    /// [`DEFAULT_CREDIT_FLUSH_INTERVAL`], 1 s; at least 1 ms, a shorter one is raised to
+    /// it). Spending is exact in memory; a crash loses at most this long's spending, so
+    /// remaining credits read back higher than they were, never lower. The last store on
+    /// the database writes them when dropped. Stores sharing one database keep the first
+    /// one's interval.
+    #[must_use]
+    pub fn credit_flush_interval(mut self, interval: Duration) -> Self {
+        self.credit_flush_interval = interval.max(MIN_CREDIT_FLUSH_INTERVAL);
+        self
+    }
+
     /// Opens the store at `path`, creating the file if there is none. A new file is
     /// readable and writable by its owner only (mode 0600 on Unix): it holds key hashes, and
     /// whoever can open it can lock it and keep the server from starting.
@@ -78,6 +100,11 @@ impl RedbStoreBuilder {
     /// nothing) if there is no file.
     pub fn open_existing(&self, path: impl AsRef<Path>) -> Result<RedbStore, OpenError> {
         let path = path.as_ref();
+        let db = self.open_existing_db(path)?;
+        self.finish(db, path)
+    }
+
+    fn open_existing_db(&self, path: &Path) -> Result<Database, OpenError> {
         match path.try_exists() {
             Ok(true) => {}
             Ok(false) => {
@@ -98,11 +125,9 @@ impl RedbStoreBuilder {
                 });
             }
         }
-        let db = self
-            .redb()
+        self.redb()
             .open(path)
-            .map_err(|e| OpenError::from_redb(path.to_owned(), e))?;
-        self.finish(db, path)
+            .map_err(|e| OpenError::from_redb(path.to_owned(), e))
     }
 
     /// Rewrites the file at `path` without its free space; it must not be open elsewhere.
@@ -110,13 +135,10 @@ impl RedbStoreBuilder {
     /// them, so after a large import or many deletions this can halve the file.
     pub fn compact(&self, path: impl AsRef<Path>) -> Result<(), OpenError> {
         let path = path.as_ref();
-        let RedbStore { shared } = self.open_existing(path)?;
-        let shared = std::sync::Arc::try_unwrap(shared).map_err(|_| OpenError::InUse {
-            path: path.to_owned(),
-        })?;
-        let mut db = std::sync::Arc::try_unwrap(shared.db).map_err(|_| OpenError::InUse {
-            path: path.to_owned(),
-        })?;
+        // The database alone, not a store: nothing can be spent, and no flush thread
+        // holds it. A store open on the file in this process makes redb refuse (`InUse`).
+        let mut db = self.open_existing_db(path)?;
+        Self::prepared(&db, path)?;
         db.compact()
             .map_err(|e| OpenError::from_redb(path.to_owned(), e))?;
         Ok(())
@@ -125,7 +147,7 @@ impl RedbStoreBuilder {
     /// A store on `db`, which the application may use for its own tables too. Stores made
     /// from the same `Arc<Database>` share one cache and see each other's writes at once.
     pub fn from_database(&self, db: Arc<Database>) -> Result<RedbStore, StoreError> {
-        let (shared, fresh) = shared_for(db, self.cache_capacity);
+        let (shared, fresh) = shared_for(db, self.cache_capacity, self.credit_flush_interval);
         if fresh {
             prepare(&shared.db).map_err(|e| match e {
                 Prepare::TooNew(too_new) => StoreError::backend(too_new),
@@ -141,15 +163,23 @@ impl RedbStoreBuilder {
         builder
     }
 
-    fn finish(&self, db: Database, path: &Path) -> Result<RedbStore, OpenError> {
-        prepare(&db).map_err(|e| match e {
+    fn prepared(db: &Database, path: &Path) -> Result<(), OpenError> {
+        prepare(db).map_err(|e| match e {
             Prepare::TooNew(source) => OpenError::TooNew {
                 path: path.to_owned(),
                 source,
             },
             Prepare::Redb(e) => OpenError::from_redb(path.to_owned(), e),
-        })?;
-        let (shared, _) = shared_for(Arc::new(db), self.cache_capacity);
+        })
+    }
+
+    fn finish(&self, db: Database, path: &Path) -> Result<RedbStore, OpenError> {
+        Self::prepared(&db, path)?;
+        let (shared, _) = shared_for(
+            Arc::new(db),
+            self.cache_capacity,
+            self.credit_flush_interval,
+        );
         Ok(RedbStore::new(shared))
     }
 }

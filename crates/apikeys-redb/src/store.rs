@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::{Arc, PoisonError};
 
 use apikeys::{
-    ApiKey, AuditAction, AuditEvent, Capabilities, Change, KeyStore, ListQuery, Modified, Page,
-    Roll, Rolled, StoreError, async_trait,
+    ApiKey, AuditAction, AuditEvent, Capabilities, Change, Credits, KeyStore, ListQuery, Modified,
+    Page, Roll, Rolled, Spend, StoreError, async_trait,
 };
 use redb::{Database, ReadableDatabase, ReadableTableMetadata};
 use time::OffsetDateTime;
@@ -16,6 +16,7 @@ use crate::codec::{decode_event, decode_record, normalized, revoke_in_place, sto
 use crate::error::{OpenError, backend, corrupt, task_failed};
 use crate::open::RedbStoreBuilder;
 use crate::shared::Shared;
+use crate::spending::{flush, lock, spend};
 use crate::tables::{EVENTS, EVENTS_BY_KEY, RECORDS};
 use crate::writes::transact;
 
@@ -103,10 +104,25 @@ impl RedbStore {
                     t.append(&AuditEvent::new(&key.prefix, AuditAction::Created))?;
                 }
                 Ok(((), true))
-            })
-            // Nothing to cache: absent prefixes are never cached, so none of these is.
+            })?;
+            // Nothing to cache: absent prefixes are never cached, so none of these is. A
+            // slot left by a key of the same prefix deleted before is read afresh.
+            for key in &keys {
+                *lock(&shared.spending.slot(&key.prefix)) = crate::spending::Slot::Unknown;
+            }
+            Ok(())
         })
         .await
+    }
+
+    /// Writes the credits spent since the last flush now, rather than at the next
+    /// [flush interval](RedbStoreBuilder::credit_flush_interval) or when the last store on
+    /// the database is dropped; how many records it wrote.
+    pub async fn flush_credits(&self) -> Result<usize, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || flush(&shared))
+            .await
+            .map_err(|e| task_failed("flush", e))?
     }
 
     /// Runs a write off the async threads. The closure also updates the cache, so a
@@ -161,6 +177,7 @@ fn modify_in(
     prefix: &str,
     change: &Change,
     event: &AuditEvent,
+    live: Option<&Option<Credits>>,
 ) -> Result<Modified, StoreError> {
     transact(shared, |t| {
         let bytes = t.record_bytes(prefix)?.ok_or_else(|| not_found(prefix))?;
@@ -180,6 +197,7 @@ fn modify_in(
             }
             Err(reason) => return Err(corrupt(prefix, reason)),
         };
+        let old = with_live(old, live);
         let mut key = old.clone();
         if !change.apply(&mut key).map_err(refused(prefix))? {
             return Ok((Modified::Unchanged(old), false));
@@ -191,11 +209,26 @@ fn modify_in(
     })
 }
 
-fn roll_in(shared: &Shared, roll: &Roll, event: &AuditEvent) -> Result<Rolled, StoreError> {
+/// The record as stored, with the credits as spent in memory (`live`, when the key has
+/// spent): what a change applies to, so it keeps the spending unless it sets the credits.
+fn with_live(mut old: ApiKey, live: Option<&Option<Credits>>) -> ApiKey {
+    if let Some(live) = live {
+        old.credits.clone_from(live);
+    }
+    old
+}
+
+fn roll_in(
+    shared: &Shared,
+    roll: &Roll,
+    event: &AuditEvent,
+    live: Option<&Option<Credits>>,
+) -> Result<Rolled, StoreError> {
     transact(shared, |t| {
         let prefix = roll.prefix.as_str();
         let bytes = t.record_bytes(prefix)?.ok_or_else(|| not_found(prefix))?;
         let old = decode_record(prefix, &bytes).map_err(|r| corrupt(prefix, r))?;
+        let old = with_live(old, live);
         let mut retired = old.clone();
         let successor = roll.apply(&mut retired).map_err(refused(prefix))?;
         let (retired, successor) = (normalized(&retired), normalized(&successor));
@@ -252,6 +285,23 @@ fn delete_in(shared: &Shared, prefix: &str, event: &AuditEvent) -> Result<bool, 
     })
 }
 
+/// The record as stored (cached, or read and cached), without the credits spent since the
+/// last flush.
+fn stored(shared: &Shared, prefix: &str) -> Result<Option<Arc<ApiKey>>, StoreError> {
+    let generation = match shared.cache.get(prefix) {
+        Lookup::Hit(record) => return Ok(Some(record)),
+        Lookup::Miss(generation) => generation,
+    };
+    let txn = shared.db.begin_read().map_err(backend)?;
+    let records = txn.open_table(RECORDS).map_err(backend)?;
+    let Some(bytes) = records.get(prefix).map_err(backend)? else {
+        return Ok(None);
+    };
+    let record = Arc::new(decode_record(prefix, bytes.value()).map_err(|r| corrupt(prefix, r))?);
+    shared.cache.fill(&record, generation);
+    Ok(Some(record))
+}
+
 fn history_in(shared: &Shared, prefix: &str) -> Result<Vec<AuditEvent>, StoreError> {
     let txn = shared.db.begin_read().map_err(backend)?;
     let by_key = txn.open_table(EVENTS_BY_KEY).map_err(backend)?;
@@ -275,27 +325,25 @@ fn history_in(shared: &Shared, prefix: &str) -> Result<Vec<AuditEvent>, StoreErr
 #[async_trait]
 impl KeyStore for RedbStore {
     fn capabilities(&self) -> Capabilities {
-        // The record format has no place for usage limits yet.
-        Capabilities {
-            limits: false,
-            ..Capabilities::ALL
-        }
+        Capabilities::ALL
     }
 
     async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
-        if key.rate_limit.is_some() || key.credits.is_some() {
-            return Err(StoreError::Unsupported("rate_limit / credits".to_owned()));
-        }
         let key = normalized(key);
         let event = event.clone();
         self.write(move |shared| {
+            let slot = shared.spending.slot(&key.prefix);
+            let mut slot = lock(&slot);
             let outcome = transact(shared, |t| {
                 t.insert_new(&key)?;
                 t.append(&event)?;
                 Ok(((), true))
             });
             match outcome {
-                Ok(()) => shared.cache.put(Arc::new(key)),
+                Ok(()) => {
+                    slot.written(key.credits.clone());
+                    shared.cache.put(Arc::new(key));
+                }
                 Err(_) => shared.cache.remove(&key.prefix),
             }
             outcome
@@ -306,19 +354,21 @@ impl KeyStore for RedbStore {
     async fn get(&self, prefix: &str) -> Result<Option<Arc<ApiKey>>, StoreError> {
         // Inline, not on a blocking thread: a hit is a hash-map lookup, a miss one read
         // transaction of a few microseconds.
-        let generation = match self.shared.cache.get(prefix) {
-            Lookup::Hit(record) => return Ok(Some(record)),
-            Lookup::Miss(generation) => generation,
-        };
-        let txn = self.shared.db.begin_read().map_err(backend)?;
-        let records = txn.open_table(RECORDS).map_err(backend)?;
-        let Some(bytes) = records.get(prefix).map_err(backend)? else {
-            return Ok(None);
-        };
-        let record =
-            Arc::new(decode_record(prefix, bytes.value()).map_err(|r| corrupt(prefix, r))?);
-        self.shared.cache.fill(&record, generation);
-        Ok(Some(record))
+        let stored = stored(&self.shared, prefix)?;
+        Ok(stored.map(|record| self.shared.spending.overlay(record)))
+    }
+
+    async fn spend(
+        &self,
+        prefix: &str,
+        cost: u64,
+        now: OffsetDateTime,
+    ) -> Result<Option<Spend>, StoreError> {
+        // Inline too: in memory, under the key's own lock; the first spend of a key reads
+        // its record (from the cache, usually).
+        spend(&self.shared.spending, prefix, cost, now, || {
+            stored(&self.shared, prefix)
+        })
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
@@ -336,9 +386,14 @@ impl KeyStore for RedbStore {
     ) -> Result<Modified, StoreError> {
         let (prefix, change, event) = (prefix.to_owned(), change.clone(), event.clone());
         self.write(move |shared| {
-            let outcome = modify_in(shared, &prefix, &change, &event);
+            let slot = shared.spending.slot(&prefix);
+            let mut slot = lock(&slot);
+            let outcome = modify_in(shared, &prefix, &change, &event, slot.live());
             match &outcome {
-                Ok(Modified::Changed(key)) => shared.cache.put(Arc::new(key.clone())),
+                Ok(Modified::Changed(key)) => {
+                    slot.written(key.credits.clone());
+                    shared.cache.put(Arc::new(key.clone()));
+                }
                 // Nothing was written: what the cache holds is still what is stored.
                 Ok(Modified::Unchanged(_)) => {}
                 _ => shared.cache.remove(&prefix),
@@ -351,8 +406,16 @@ impl KeyStore for RedbStore {
     async fn roll(&self, roll: &Roll, event: &AuditEvent) -> Result<Rolled, StoreError> {
         let (roll, event) = (roll.clone(), event.clone());
         self.write(move |shared| {
-            let outcome = roll_in(shared, &roll, &event);
+            // Two slots: safe, as only writes (one at a time) hold more than one.
+            let (old, new) = (
+                shared.spending.slot(&roll.prefix),
+                shared.spending.slot(&roll.successor_prefix),
+            );
+            let (mut old, mut new) = (lock(&old), lock(&new));
+            let outcome = roll_in(shared, &roll, &event, old.live());
             if let Ok(rolled) = &outcome {
+                old.written(rolled.old.credits.clone());
+                new.written(rolled.successor.credits.clone());
                 shared.cache.put(Arc::new(rolled.old.clone()));
                 shared.cache.put(Arc::new(rolled.successor.clone()));
             } else {
@@ -389,7 +452,11 @@ impl KeyStore for RedbStore {
     async fn delete(&self, prefix: &str, event: &AuditEvent) -> Result<bool, StoreError> {
         let (prefix, event) = (prefix.to_owned(), event.clone());
         self.write(move |shared| {
+            let slot = shared.spending.slot(&prefix);
+            let mut slot = lock(&slot);
             let outcome = delete_in(shared, &prefix, &event);
+            // Its spending goes with it; a key made later with this prefix starts afresh.
+            *slot = crate::spending::Slot::Unknown;
             shared.cache.remove(&prefix);
             outcome
         })

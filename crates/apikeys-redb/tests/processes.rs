@@ -18,10 +18,12 @@ fn main() {
     match std::env::var(CHILD).as_deref() {
         Ok("create") => child_create_forever(&store_path()),
         Ok("hold") => child_hold(&store_path()),
+        Ok("spend") => child_spend_forever(&store_path()),
         Ok(other) => panic!("unknown child role {other}"),
         Err(_) => {
-            let tests: [(&str, fn()); 2] = [
+            let tests: [(&str, fn()); 3] = [
                 ("crash_safety", crash_safety),
+                ("credits_after_sigkill", credits_after_sigkill),
                 ("held_by_another_process", held_by_another_process),
             ];
             // Enough of libtest's command line for `--list` and a name filter to work.
@@ -183,4 +185,121 @@ fn held_by_another_process() {
     drop(child.0.stdin.take());
     assert!(child.0.wait().expect("wait").success());
     RedbStore::open_existing(&path).expect("free once the child is gone");
+}
+
+const SPENDER: &str = "Sig00001";
+const CREDITS: u64 = 10_000_000;
+const FLUSH: Duration = Duration::from_millis(100);
+
+/// Child: spends 1 credit at a time until killed, printing after each grant what remains
+/// and when (µs since it started).
+fn child_spend_forever(path: &Path) {
+    use apikeys::KeyStore;
+    let store = RedbStore::builder()
+        .credit_flush_interval(FLUSH)
+        .open(path)
+        .expect("child open");
+    let started = Instant::now();
+    runtime().block_on(async {
+        let mut out = std::io::stdout().lock();
+        loop {
+            let spent = store
+                .spend(SPENDER, 1, time::OffsetDateTime::now_utc())
+                .await
+                .expect("spend")
+                .expect("credits");
+            assert!(spent.granted, "the test gives more credits than it spends");
+            writeln!(out, "{} {}", spent.remaining, started.elapsed().as_micros()).expect("print");
+            out.flush().expect("flush");
+        }
+    });
+}
+
+fn stored_remaining(path: &Path) -> u64 {
+    use apikeys::KeyStore;
+    let store = RedbStore::open_existing(path).expect("reopen after SIGKILL");
+    runtime().block_on(async {
+        let key = store.get(SPENDER).await.expect("get").expect("present");
+        key.credits.as_ref().expect("credits").remaining
+    })
+}
+
+/// SIGKILL a process spending credits: the file never shows more spent than was granted
+/// (at most the one grant the kill may cut before its line), loses at most about a flush
+/// interval's spending, and remaining never goes up from one crash to the next.
+fn credits_after_sigkill() {
+    use apikeys::{AuditAction, AuditEvent, Credits, KeyStore};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("credits.redb");
+    {
+        let store = RedbStore::open(&path).expect("open");
+        let record = apikeys::testing::record(SPENDER, "sigkill");
+        let key = apikeys::ApiKey {
+            credits: Some(Credits::new(CREDITS, record.created).expect("credits")),
+            ..record
+        };
+        runtime().block_on(async {
+            store
+                .insert(&key, &AuditEvent::new(SPENDER, AuditAction::Created))
+                .await
+                .expect("insert");
+        });
+    }
+    let mut flushed = CREDITS;
+    let mut max_lost = 0;
+    for round in 0..3 {
+        let mut child = spawn("spend", &path);
+        let stdout = child.0.stdout.take().expect("stdout");
+        let reader = std::thread::spawn(move || {
+            let mut grants: Vec<(u64, u64)> = Vec::new();
+            let mut stdout = BufReader::new(stdout);
+            let mut line = String::new();
+            while stdout.read_line(&mut line).is_ok_and(|n| n > 0) && line.ends_with('\n') {
+                let mut fields = line.split_whitespace().map(str::parse::<u64>);
+                if let (Some(Ok(remaining)), Some(Ok(at))) = (fields.next(), fields.next()) {
+                    grants.push((remaining, at));
+                }
+                line.clear();
+            }
+            grants
+        });
+        // Long enough for a few flushes.
+        std::thread::sleep(Duration::from_millis(400) + random_delay());
+        child.0.kill().expect("SIGKILL");
+        assert!(!child.0.wait().expect("wait").success());
+        let grants = reader.join().expect("reader");
+        let &(last_printed, last_at) = grants.last().expect("the child granted something");
+        let remaining = stored_remaining(&path);
+        assert!(
+            remaining < flushed,
+            "round {round}: nothing was flushed in {} grants",
+            grants.len()
+        );
+        assert!(
+            remaining + 1 >= last_printed,
+            "round {round}: the file shows more spent ({}) than was granted ({})",
+            CREDITS - remaining,
+            CREDITS - last_printed
+        );
+        // Lost: grants printed but not in the file. They must be recent: within a flush
+        // interval of the kill, with a generous margin for a loaded machine.
+        let lost = remaining.saturating_sub(last_printed);
+        let window = u64::try_from((FLUSH * 10).as_micros()).expect("small");
+        let recent = grants
+            .iter()
+            .filter(|(_, at)| *at + window >= last_at)
+            .count() as u64;
+        assert!(
+            lost <= recent,
+            "round {round}: lost {lost} grants, but only {recent} were within {window} µs of the kill"
+        );
+        assert!(remaining <= flushed, "round {round}: remaining went up");
+        flushed = remaining;
+        max_lost = max_lost.max(lost);
+        println!(
+            "  round {round}: {} grants, {lost} lost to the kill, {remaining} remaining",
+            grants.len()
+        );
+    }
+    println!("  at most {max_lost} grants lost per SIGKILL (flush interval {FLUSH:?})");
 }

@@ -32,18 +32,18 @@ pub(super) async fn api_sets_usage_limits(addr: SocketAddr, f: &Fixture) {
     assert_eq!(stored.credits.map(|c| c.remaining), Some(3));
 
     let path = format!("/api/keys/{prefix}");
-    let patch = |body: Value| {
+    let send_patch = |body: Value| {
         let mut api = Client::with_key(addr, &f.admin_key);
         let path = path.clone();
         async move { api.json("PATCH", &path, &body).await }
     };
     // A new count keeps the refill; stopping the refill keeps the count.
-    let counted = patch(json!({"credits": 10})).await;
+    let counted = send_patch(json!({"credits": 10})).await;
     assert_eq!(counted.status, 200, "{}", counted.body);
     let counted = counted.json();
     assert_eq!(counted["credits"]["remaining"], 10);
     assert_eq!(counted["credits"]["refill"], "1000/month");
-    let unrefilled = patch(json!({"refill": null, "rate_limit": "5/m,burst=2"})).await;
+    let unrefilled = send_patch(json!({"refill": null, "rate_limit": "5/m,burst=2"})).await;
     assert_eq!(unrefilled.status, 200, "{}", unrefilled.body);
     let unrefilled = unrefilled.json();
     assert_eq!(unrefilled["credits"]["remaining"], 10);
@@ -58,7 +58,7 @@ pub(super) async fn api_sets_usage_limits(addr: SocketAddr, f: &Fixture) {
         json!({"refill": "0/day"}),
         json!({"rate_limit": "fast"}),
     ] {
-        let refused = patch(body.clone()).await;
+        let refused = send_patch(body.clone()).await;
         assert_eq!(refused.status, 400, "{body}: {}", refused.body);
     }
     let bad_create = api
@@ -86,7 +86,7 @@ pub(super) async fn api_sets_usage_limits(addr: SocketAddr, f: &Fixture) {
         list.body
     );
 
-    let removed = patch(json!({"credits": null, "rate_limit": null})).await;
+    let removed = send_patch(json!({"credits": null, "rate_limit": null})).await;
     assert_eq!(removed.status, 200, "{}", removed.body);
     assert_eq!(removed.json()["credits"], Value::Null);
     assert_eq!(removed.json()["rate_limit"], Value::Null);

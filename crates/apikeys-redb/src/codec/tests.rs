@@ -1,6 +1,8 @@
 use serde_json::json;
 use time::macros::datetime;
 
+use apikeys::{Credits, RateLimit, Refill, RefillInterval};
+
 use super::*;
 
 fn sample() -> ApiKey {
@@ -21,13 +23,27 @@ fn sample() -> ApiKey {
         last_used: Some(datetime!(2026-03-05 00:00:00.000001 UTC)),
         predecessor: Some("Old12345".into()),
         successor: Some("New12345".into()),
+        rate_limit: Some("100/10s,burst=5".parse().expect("limit")),
+        credits: Some(
+            Credits::new(1234, datetime!(2026-03-04 00:00:00.000007 UTC))
+                .expect("credits")
+                .with_refill("1000/month".parse().expect("refill")),
+        ),
+    }
+}
+
+fn without_limits(key: ApiKey) -> ApiKey {
+    ApiKey {
         rate_limit: None,
         credits: None,
+        ..key
     }
 }
 
 fn without_lifecycle(key: ApiKey) -> ApiKey {
     ApiKey {
+        rate_limit: None,
+        credits: None,
         owner: None,
         disabled: false,
         last_used: None,
@@ -112,11 +128,18 @@ fn damaged_records_are_errors_not_panics() {
     );
 
     let mut future = bytes.clone();
-    future[0] = 3;
+    future[0] = 4;
     assert!(
         decode_record("p", &future)
             .unwrap_err()
-            .contains("version 3")
+            .contains("version 4")
+    );
+    let mut limits = bytes.clone();
+    limits[CREATED_AT.end] |= 0x80;
+    assert!(
+        decode_record("p", &limits)
+            .unwrap_err()
+            .contains("limit flags")
     );
 
     // Version 1 has no lifecycle flags.
@@ -217,14 +240,7 @@ fn version_1_records_still_read() {
     assert_eq!(v1[0], RECORD_V1);
     assert_eq!(
         decode_record("Abc12345", &v1),
-        Ok(ApiKey {
-            disabled: false,
-            last_used: None,
-            owner: None,
-            predecessor: None,
-            successor: None,
-            ..key.clone()
-        })
+        Ok(without_lifecycle(key.clone()))
     );
     // A hand-made v1 record with nothing optional: version, flags, created, hash text,
     // name, no scopes, no metadata.
@@ -236,16 +252,17 @@ fn version_1_records_still_read() {
     put_varint(&mut bytes, 0);
     let read = decode_record("p", &bytes).expect("decodes");
     assert_eq!(read, ApiKey::new("p", "argon2$x", "n", key.created));
-    // Written back, it is version 2.
-    assert_eq!(encode_record(&read)[0], RECORD_V2);
+    // Written back, it is version 3.
+    assert_eq!(encode_record(&read)[0], RECORD_V3);
 }
 
 #[test]
 fn the_revoked_bit_and_creation_time_have_fixed_places() {
-    for bytes in [encode_record(&sample()), encode_record_v1(&sample())] {
+    let versions = [encode_record, encode_record_v2, encode_record_v1];
+    for bytes in versions.map(|encode| encode(&sample())) {
         let mut active = decode_record("p", &bytes).expect("decodes");
         active.revoked = false;
-        for mut bytes in [encode_record(&active), encode_record_v1(&active)] {
+        for mut bytes in versions.map(|encode| encode(&active)) {
             let before = decode_record("p", &bytes).expect("decodes");
             assert_eq!(created_in_place(&bytes), Some(to_micros(active.created)));
             assert!(revoke_in_place(&mut bytes));
@@ -290,4 +307,111 @@ fn events_round_trip() {
             .contains("version 9")
     );
     assert!(decode_event(&[EVENT_V1, b'{']).is_err());
+}
+
+#[test]
+fn version_2_records_still_read() {
+    let key = sample();
+    let v2 = encode_record_v2(&key);
+    assert_eq!(v2[0], RECORD_V2);
+    assert_eq!(
+        decode_record("Abc12345", &v2),
+        Ok(without_limits(key.clone()))
+    );
+    // Version 2 has no limit flags byte: the byte after `created` is the hash.
+    assert_eq!(v2.len() + 1, encode_record(&without_limits(key)).len());
+}
+
+/// The v3 bytes of a small record with every limit, as this release writes them: a change
+/// to the format must be a new version, not a silent change of this one.
+#[test]
+fn version_3_fixture() {
+    let created = datetime!(2026-03-04 05:06:07.123456 UTC);
+    let key = ApiKey {
+        rate_limit: Some(
+            RateLimit::new(100, std::time::Duration::from_millis(1500)).expect("limit"),
+        ),
+        credits: Some(
+            Credits::new(50, created)
+                .expect("credits")
+                .with_refill(Refill {
+                    amount: 1000,
+                    interval: RefillInterval::Every(std::time::Duration::new(90, 5)),
+                }),
+        ),
+        ..ApiKey::new("p", "h", "n", created)
+    };
+    let fixture: &[u8] = &[
+        3, 0, // version, flags
+        0x00, 0x90, 0x0d, 0xc7, 0x2b, 0x4c, 0x06, 0x00, // created
+        7,    // limit flags: rate limit, credits, refill
+        1, b'h', 1, b'n', 0, 0, // hash, name, no scopes, no metadata
+        100, 0x80, 0xde, 0xa0, 0xcb, 0x05, 100, // rate limit: 100 per 1.5e9 ns, burst 100
+        50, 0x00, 0x90, 0x0d, 0xc7, 0x2b, 0x4c, 0x06, 0x00, // credits: 50 since created
+        0xe8, 0x07, 2, 90, 5, // refill: 1000 every 90 s 5 ns
+    ];
+    assert_eq!(encode_record(&key), fixture);
+    assert_eq!(decode_record("p", fixture), Ok(key.clone()));
+
+    // Damaged limits are errors, never panics.
+    for len in 15..fixture.len() {
+        assert!(
+            decode_record("p", &fixture[..len]).is_err(),
+            "truncated at {len}"
+        );
+    }
+    let mut refill_alone = fixture.to_vec();
+    refill_alone[10] = 4;
+    assert!(
+        decode_record("p", &refill_alone)
+            .unwrap_err()
+            .contains("refill")
+    );
+    let mut zero_count = fixture.to_vec();
+    zero_count[17] = 0;
+    assert!(
+        decode_record("p", &zero_count)
+            .unwrap_err()
+            .contains("rate limit")
+    );
+    let mut kind = fixture.to_vec();
+    kind[fixture.len() - 3] = 9;
+    assert!(
+        decode_record("p", &kind)
+            .unwrap_err()
+            .contains("interval kind")
+    );
+    let mut nanos = fixture.to_vec();
+    *nanos.last_mut().expect("byte") = 0xff;
+    assert!(decode_record("p", &nanos).is_err());
+
+    // An interval kind a later core may add is kept in its text form.
+    let mut text = fixture[..fixture.len() - 3].to_vec();
+    text.push(255);
+    put_bytes(&mut text, b"1000/day");
+    let read = decode_record("p", &text).expect("decodes");
+    assert_eq!(
+        read.credits.and_then(|c| c.refill),
+        Some(Refill {
+            amount: 1000,
+            interval: RefillInterval::Daily
+        })
+    );
+    let mut disagree = fixture[..fixture.len() - 3].to_vec();
+    disagree.push(255);
+    put_bytes(&mut disagree, b"999/day");
+    assert!(decode_record("p", &disagree).is_err());
+
+    // More credits than a store may hold.
+    let mut too_many = encode_record(&ApiKey {
+        rate_limit: None,
+        ..key
+    });
+    let at = too_many.iter().position(|&b| b == 50).expect("remaining");
+    too_many.splice(at..=at, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+    assert!(
+        decode_record("p", &too_many)
+            .unwrap_err()
+            .contains("credits")
+    );
 }

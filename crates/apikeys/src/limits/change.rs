@@ -63,17 +63,18 @@ impl CreditsChange {
                 let refill = refill.unwrap_or_else(|| current.and_then(|c| c.refill));
                 with_refill(Credits::new(remaining, now)?, refill)
             }
-            (None, Some(refill)) => match current {
-                // The count and period stay; only how they come back changes.
-                Some(current) => Credits {
-                    refill,
-                    ..current.clone()
-                },
-                None => {
+            // The count and period stay; only how they come back changes.
+            (None, Some(refill)) => {
+                if let Some(current) = current {
+                    Credits {
+                        refill,
+                        ..current.clone()
+                    }
+                } else {
                     let refill = refill.ok_or(CreditsError::RefillWithoutCredits)?;
                     Credits::new(refill.amount, now)?.with_refill(refill)
                 }
-            },
+            }
         };
         credits.validate()?;
         Ok(Some(Some(credits)))
