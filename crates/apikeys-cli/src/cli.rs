@@ -91,23 +91,6 @@ impl Command {
             _ => None,
         }
     }
-
-    /// The command's name, as typed.
-    pub(crate) fn name(&self) -> &'static str {
-        match self {
-            Self::Create(_) => "create",
-            Self::List(_) => "list",
-            Self::Show { .. } => "show",
-            Self::Roll(_) => "roll",
-            Self::Edit(_) => "edit",
-            Self::Disable { .. } => "disable",
-            Self::Enable { .. } => "enable",
-            Self::Revoke { .. } => "revoke",
-            Self::Delete { .. } => "delete",
-            Self::History { .. } => "history",
-            Self::Verify => "verify",
-        }
-    }
 }
 
 /// The hasher for a new key.
@@ -139,9 +122,10 @@ pub(crate) struct CreateArgs {
     pub(crate) owner: Option<String>,
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
-    /// The hasher for the new key.
-    #[arg(long, value_enum, default_value_t = HasherChoice::Sha512)]
-    pub(crate) hasher: HasherChoice,
+    /// The hasher for the new key (default: sha512). Not over --server, where the
+    /// server's own hashers make the key.
+    #[arg(long, value_enum)]
+    pub(crate) hasher: Option<HasherChoice>,
     /// Print one JSON object (with the key) instead of the key alone.
     #[arg(long)]
     pub(crate) json: bool,
@@ -198,6 +182,7 @@ pub(crate) struct RollArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_grace)]
     pub(crate) grace: Duration,
     /// The hasher for the successor (default: the old key's, when it can make new keys).
+    /// Not over --server, where the server's own hashers make the key.
     #[arg(long, value_enum)]
     pub(crate) hasher: Option<HasherChoice>,
     /// Print one JSON object (the successor with its key, and the old key) instead of the

@@ -1,7 +1,8 @@
 //! The commands over `--server`: the admin's JSON API does the work, the output is the
-//! local mode's. So far `show`, `disable`, `enable`, `revoke`, `delete` and
-//! `history`; the others say they are not available over `--server`
-//! rather than touch a store.
+//! local mode's. Every command but `verify`, which is the application's job.
+
+mod change;
+mod keys;
 
 use std::process::ExitCode;
 
@@ -13,7 +14,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::{Failure, Outcome, confirm};
-use crate::cli::Command;
+use crate::cli::{Command, HasherChoice};
 use crate::output::{details, events_json, events_table, record_json};
 
 /// Where the admin key comes from: this environment variable, never a flag.
@@ -46,6 +47,10 @@ pub(crate) fn client(url: &str) -> Result<AdminClient, Failure> {
 
 pub(crate) async fn run(command: Command, client: &AdminClient) -> Outcome {
     match command {
+        Command::Create(args) => keys::create(client, args).await,
+        Command::List(args) => keys::list(client, args).await,
+        Command::Edit(args) => change::edit(client, args).await,
+        Command::Roll(args) => change::roll(client, args).await,
         Command::Show { prefix, json } => show(client, &prefix, json).await,
         Command::Disable { prefix } => switch(client, &prefix, false).await,
         Command::Enable { prefix } => switch(client, &prefix, true).await,
@@ -56,21 +61,33 @@ pub(crate) async fn run(command: Command, client: &AdminClient) -> Outcome {
             message: "verify does not work over --server: verifying keys is the application's job (run it against the store)".into(),
             code: 2,
         }),
-        other => Err(Failure {
-            message: format!(
-                "{} is not available over --server yet (show, disable, enable, revoke, delete and history are)",
-                other.name()
-            ),
-            code: 2,
-        }),
     }
 }
 
 /// The record of `prefix`, from the admin.
 async fn get(client: &AdminClient, prefix: &str) -> Result<ApiKey, Failure> {
     let path = format!("/{}", percent_encode(prefix));
-    let value = client.call(Method::GET, &path, None).await?;
-    Ok(decode_record(&value, OffsetDateTime::now_utc()).map_err(|e| e.to_string())?)
+    decode(&client.call(Method::GET, &path, None).await?)
+}
+
+/// A record the admin sent, as the local printers take it.
+fn decode(value: &Value) -> Result<ApiKey, Failure> {
+    decode_record(value, OffsetDateTime::now_utc())
+        .map_err(|e| format!("the admin sent a record that cannot be read: {e}").into())
+}
+
+/// Refuses `--hasher` for `command` over `--server`: the server makes keys with its own
+/// hashers, and a flag that changed nothing would mislead.
+fn no_hasher(hasher: Option<HasherChoice>, command: &str) -> Result<(), Failure> {
+    match hasher {
+        Some(_) => Err(Failure {
+            message: format!(
+                "{command} --hasher does not work over --server: the server makes keys with its own hashers"
+            ),
+            code: 2,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// `disable` (`enable` false) or `enable`, saying so when there is nothing to do, as the
@@ -89,7 +106,7 @@ async fn switch(client: &AdminClient, prefix: &str, enable: bool) -> Outcome {
     let action = if enable { "enable" } else { "disable" };
     let path = format!("/{}/{action}", percent_encode(prefix));
     let value = client.call(Method::POST, &path, None).await?;
-    let key = decode_record(&value, OffsetDateTime::now_utc()).map_err(|e| e.to_string())?;
+    let key = decode(&value)?;
     println!("{action}d key {prefix} ({})", key.name);
     Ok(ExitCode::SUCCESS)
 }
@@ -174,7 +191,7 @@ async fn show(client: &AdminClient, prefix: &str, json: bool) -> Outcome {
 
 /// A prefix as one path segment: anything but unreserved characters is escaped, so a
 /// prefix cannot reach another route.
-fn percent_encode(segment: &str) -> String {
+pub(super) fn percent_encode(segment: &str) -> String {
     segment
         .bytes()
         .map(|b| {
