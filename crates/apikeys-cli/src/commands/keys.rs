@@ -43,7 +43,13 @@ pub(super) async fn create(keys: &ApiKeys, args: CreateArgs) -> Outcome {
         new = new.expires(expires);
     }
     let created = keys.create(new).await?;
-    print_new_key(created.key.expose_secret(), &created.record, now, args.json, None)?;
+    print_new_key(
+        created.key.expose_secret(),
+        &created.record,
+        now,
+        args.json,
+        None,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -82,9 +88,7 @@ pub(super) fn print_new_key(
         // a copy that is not zeroized.
         let rest = object.to_string();
         write!(stdout, "{{\"key\":")
-            .and_then(|()| {
-                serde_json::to_writer(&mut stdout, secret).map_err(Into::into)
-            })
+            .and_then(|()| serde_json::to_writer(&mut stdout, secret).map_err(Into::into))
             .and_then(|()| writeln!(stdout, ",{}", rest.strip_prefix('{').unwrap_or(&rest)))
     } else {
         writeln!(stdout, "{secret}")

@@ -74,7 +74,12 @@ struct Page {
     next: Option<String>,
 }
 
-async fn page(client: &AdminClient, params: &str, size: usize, cursor: Option<&str>) -> Result<Page, Failure> {
+async fn page(
+    client: &AdminClient,
+    params: &str,
+    size: usize,
+    cursor: Option<&str>,
+) -> Result<Page, Failure> {
     let mut path = format!("?limit={size}{params}");
     if let Some(cursor) = cursor {
         path.push_str("&cursor=");
@@ -92,13 +97,21 @@ async fn page(client: &AdminClient, params: &str, size: usize, cursor: Option<&s
         answer
             .get(field)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     Ok(Page {
         keys,
         undecodable: strings("undecodable"),
-        next: answer.get("next").and_then(Value::as_str).map(str::to_owned),
+        next: answer
+            .get("next")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     })
 }
 
