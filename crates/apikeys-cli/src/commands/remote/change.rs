@@ -117,3 +117,43 @@ pub(super) async fn roll(client: &AdminClient, args: RollArgs) -> Outcome {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn body(args: &[&str]) -> Map<String, Value> {
+        let cli =
+            Cli::try_parse_from(["apikeys", "edit", "ak_x"].iter().chain(args)).expect("parse");
+        let Command::Edit(edit) = cli.command else {
+            panic!("not an edit");
+        };
+        patch_body(edit, OffsetDateTime::now_utc()).expect("a body")
+    }
+
+    #[test]
+    fn what_is_not_asked_for_is_absent_and_the_no_forms_are_null() {
+        let sent = body(&["--no-rate", "--credits", "5", "--no-owner", "--no-expiry"]);
+        assert_eq!(
+            Value::Object(sent),
+            json!({"rate_limit": null, "credits": 5, "owner": null, "expires": null})
+        );
+        let sent = body(&["--rate", "10/s", "--refill", "1000/month", "--no-scopes"]);
+        assert_eq!(
+            Value::Object(sent),
+            json!({"rate_limit": "10/s", "refill": "1000/month", "scopes": []})
+        );
+        assert_eq!(
+            Value::Object(body(&["--no-credits", "--no-meta"])),
+            json!({"credits": null, "metadata": {}})
+        );
+        assert_eq!(
+            Value::Object(body(&["--no-refill"])),
+            json!({"refill": null})
+        );
+        assert!(body(&[]).is_empty());
+    }
+}
