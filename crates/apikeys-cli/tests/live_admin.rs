@@ -14,8 +14,8 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Serves the admin and `GET /ping` (any valid key) until the test's runtime ends; the
-/// address and an admin key made in-process.
-async fn serve() -> (SocketAddr, String) {
+/// address, an admin key made in-process and the server's manager.
+async fn serve() -> (SocketAddr, String, ApiKeys) {
     let keys = ApiKeys::builder(MemoryStore::new()).build();
     let admin = keys
         .create(NewKey::named("cli test admin").scope(DEFAULT_SCOPE))
@@ -24,13 +24,13 @@ async fn serve() -> (SocketAddr, String) {
     let app = Router::new()
         .nest_service("/admin", Admin::new(keys.clone()))
         .route("/ping", get(ping))
-        .with_state(keys);
+        .with_state(keys.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local address");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-    (addr, admin.key.expose_secret().to_owned())
+    (addr, admin.key.expose_secret().to_owned(), keys)
 }
 
 async fn ping(_: Verified) -> &'static str {
@@ -93,7 +93,7 @@ fn json(out: &Output) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_list_show_edit_roll_revoke_over_server_reach_the_running_server() {
-    let (addr, admin) = serve().await;
+    let (addr, admin, _) = serve().await;
 
     let created = json(
         &apikeys(
@@ -196,6 +196,14 @@ async fn create_list_show_edit_roll_revoke_over_server_reach_the_running_server(
     // Within the grace both work.
     assert_eq!(ping_status(addr, &old_key).await, 200);
 
+    let new = successor["prefix"]
+        .as_str()
+        .expect("the successor's prefix");
+    let disabled = ok(&apikeys(addr, &admin, &["disable", new]).await);
+    assert_eq!(disabled.trim(), format!("disabled key {new} (billing-2)"));
+    assert_ne!(ping_status(addr, &new_key).await, 200);
+    ok(&apikeys(addr, &admin, &["enable", new]).await);
+
     let revoked = ok(&apikeys(addr, &admin, &["revoke", &old, "--yes"]).await);
     assert_eq!(revoked.trim(), format!("revoked key {old} (billing-2)"));
     assert_eq!(ping_status(addr, &old_key).await, 401);
@@ -208,7 +216,7 @@ async fn create_list_show_edit_roll_revoke_over_server_reach_the_running_server(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_without_the_admin_scope_is_refused_over_server() {
-    let (addr, _) = serve().await;
+    let (addr, _, _) = serve().await;
     let out = apikeys(addr, "ak_not.an-admin-key", &["list"]).await;
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -222,7 +230,7 @@ async fn a_key_without_the_admin_scope_is_refused_over_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hasher_over_server_is_refused_before_any_request() {
-    let (addr, admin) = serve().await;
+    let (addr, admin, _) = serve().await;
     let out = apikeys(
         addr,
         &admin,
@@ -237,4 +245,52 @@ async fn hasher_over_server_is_refused_before_any_request() {
     );
     let listed = json(&apikeys(addr, &admin, &["list", "--json"]).await);
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_over_server_pages_past_the_admins_page_limit() {
+    let (addr, admin, keys) = serve().await;
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::days(2);
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(20);
+    // More keys than one admin page holds (1000), three expiring soon among them.
+    for i in 0..1200 {
+        let mut new = NewKey::named(format!("bulk {i}"));
+        if i % 400 == 7 {
+            new = new.expires(soon);
+        } else if i == 500 {
+            new = new.expires(later);
+        }
+        keys.create(new).await.expect("create");
+    }
+
+    let out = apikeys(addr, &admin, &["list", "--limit", "1100", "--json"]).await;
+    assert_eq!(json(&out).as_array().map(Vec::len), Some(1100));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("note: 101 more keys match"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = apikeys(addr, &admin, &["list", "--limit", "100"]).await;
+    ok(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("note: more than 1000 more keys match"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The admin's `expiring` window is its own: the command applies 7 days itself.
+    let out = apikeys(addr, &admin, &["list", "--expiring-within", "7d", "--json"]).await;
+    let names: Vec<String> = json(&out)
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|k| k["name"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(names, ["bulk 807", "bulk 407", "bulk 7"]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
