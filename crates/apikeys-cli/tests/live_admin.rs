@@ -91,6 +91,32 @@ fn json(out: &Output) -> Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
+/// `list` of the two keys: newest first; at `--limit 1` the note says one more matches;
+/// `--search` filters.
+async fn check_listing(addr: SocketAddr, admin: &str, old: &str) {
+    let listed = json(&apikeys(addr, admin, &["list", "--json"]).await);
+    let names: Vec<&str> = listed
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|k| k["name"].as_str())
+        .collect();
+    assert_eq!(names, ["billing", "cli test admin"], "{listed}");
+    let first = apikeys(addr, admin, &["list", "--limit", "1"]).await;
+    let table = ok(&first);
+    assert!(
+        table.contains(old) && !table.contains("cli test admin"),
+        "{table}"
+    );
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("note: 1 more key matches"),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let searched = json(&apikeys(addr, admin, &["list", "--search", "bill", "--json"]).await);
+    assert_eq!(searched.as_array().map(Vec::len), Some(1), "{searched}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_list_show_edit_roll_revoke_over_server_reach_the_running_server() {
     let (addr, admin, _) = serve().await;
@@ -122,28 +148,7 @@ async fn create_list_show_edit_roll_revoke_over_server_reach_the_running_server(
     assert_eq!(created["credits"]["remaining"], 1000, "{created}");
     assert_eq!(ping_status(addr, &old_key).await, 200);
 
-    // Both keys, newest first; at --limit 1 the note says one more matches.
-    let listed = json(&apikeys(addr, &admin, &["list", "--json"]).await);
-    let names: Vec<&str> = listed
-        .as_array()
-        .expect("an array")
-        .iter()
-        .filter_map(|k| k["name"].as_str())
-        .collect();
-    assert_eq!(names, ["billing", "cli test admin"], "{listed}");
-    let first = apikeys(addr, &admin, &["list", "--limit", "1"]).await;
-    let table = ok(&first);
-    assert!(
-        table.contains(&old) && !table.contains("cli test admin"),
-        "{table}"
-    );
-    assert!(
-        String::from_utf8_lossy(&first.stderr).contains("note: 1 more key matches"),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
-    let searched = json(&apikeys(addr, &admin, &["list", "--search", "bill", "--json"]).await);
-    assert_eq!(searched.as_array().map(Vec::len), Some(1), "{searched}");
+    check_listing(addr, &admin, &old).await;
 
     let shown = ok(&apikeys(addr, &admin, &["show", &old]).await);
     assert!(
