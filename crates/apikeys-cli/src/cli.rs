@@ -14,6 +14,12 @@ pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) store: StoreArgs,
 
+    /// Manage the keys of a running server through its admin JSON API at this URL (the
+    /// admin's mount, like http://127.0.0.1:3000/admin). The admin key comes from the
+    /// environment variable APIKEYS_ADMIN_KEY only, never a flag (it would show in `ps`).
+    #[arg(long, env = "APIKEYS_SERVER", global = true, value_name = "URL")]
+    pub(crate) server: Option<String>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -116,9 +122,10 @@ pub(crate) struct CreateArgs {
     pub(crate) owner: Option<String>,
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
-    /// The hasher for the new key.
-    #[arg(long, value_enum, default_value_t = HasherChoice::Sha512)]
-    pub(crate) hasher: HasherChoice,
+    /// The hasher for the new key (default: sha512). Not over --server, where the
+    /// server's own hashers make the key.
+    #[arg(long, value_enum)]
+    pub(crate) hasher: Option<HasherChoice>,
     /// Print one JSON object (with the key) instead of the key alone.
     #[arg(long)]
     pub(crate) json: bool,
@@ -175,6 +182,7 @@ pub(crate) struct RollArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_grace)]
     pub(crate) grace: Duration,
     /// The hasher for the successor (default: the old key's, when it can make new keys).
+    /// Not over --server, where the server's own hashers make the key.
     #[arg(long, value_enum)]
     pub(crate) hasher: Option<HasherChoice>,
     /// Print one JSON object (the successor with its key, and the old key) instead of the

@@ -19,7 +19,19 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),
     };
-    if cli.store.store.is_none() {
+    let remote = match cli
+        .server
+        .as_deref()
+        .map(commands::remote::client)
+        .transpose()
+    {
+        Ok(remote) => remote,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            return ExitCode::from(failure.code);
+        }
+    };
+    if remote.is_none() && cli.store.store.is_none() {
         eprintln!("error: {}", apikeys_cli::StoreOpenError::NoStore);
         return ExitCode::from(2);
     }
@@ -42,7 +54,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli.command, &cli.store)) {
+    let outcome = match remote {
+        Some(client) => runtime.block_on(commands::remote::run(cli.command, &client)),
+        None => runtime.block_on(commands::run(cli.command, &cli.store)),
+    };
+    match outcome {
         Ok(code) => code,
         Err(failure) => {
             eprintln!("error: {}", failure.message);

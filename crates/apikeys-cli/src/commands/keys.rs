@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
-use apikeys::{ApiKey, ApiKeys, ListQuery, NewKey, PlaintextKey, StatusFilter, VerifyError};
+use apikeys::{ApiKey, ApiKeys, ListQuery, NewKey, StatusFilter, VerifyError};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -15,7 +15,7 @@ use crate::output::{details, record_json, table, timestamp};
 const MAX_KEY_INPUT: usize = 4096;
 
 /// How many keys past `--limit` `list` counts to say how many more there are.
-const COUNT_MORE: usize = ListQuery::MAX_LIMIT;
+pub(super) const COUNT_MORE: usize = ListQuery::MAX_LIMIT;
 
 /// How many undecodable prefixes `list` names in its warning.
 const NAME_UNDECODABLE: usize = 10;
@@ -43,7 +43,13 @@ pub(super) async fn create(keys: &ApiKeys, args: CreateArgs) -> Outcome {
         new = new.expires(expires);
     }
     let created = keys.create(new).await?;
-    print_new_key(&created.key, &created.record, now, args.json, None)?;
+    print_new_key(
+        created.key.expose_secret(),
+        &created.record,
+        now,
+        args.json,
+        None,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -60,7 +66,7 @@ pub(super) fn warn_if_past(expires: OffsetDateTime, now: OffsetDateTime, done: &
 /// Prints a new key once: alone on stdout, or as the `key` field of its record's JSON
 /// (plus `extra` fields), and warns on stderr that it cannot be shown again.
 pub(super) fn print_new_key(
-    key: &PlaintextKey,
+    secret: &str,
     record: &ApiKey,
     now: OffsetDateTime,
     json: bool,
@@ -82,19 +88,17 @@ pub(super) fn print_new_key(
         // a copy that is not zeroized.
         let rest = object.to_string();
         write!(stdout, "{{\"key\":")
-            .and_then(|()| {
-                serde_json::to_writer(&mut stdout, key.expose_secret()).map_err(Into::into)
-            })
+            .and_then(|()| serde_json::to_writer(&mut stdout, secret).map_err(Into::into))
             .and_then(|()| writeln!(stdout, ",{}", rest.strip_prefix('{').unwrap_or(&rest)))
     } else {
-        writeln!(stdout, "{}", key.expose_secret())
+        writeln!(stdout, "{secret}")
     };
     printed
         .and_then(|()| stdout.flush())
         .map_err(|e| format!("cannot print the key: {e}"))?;
     eprintln!(
         "warning: this is the only time key {} is shown: store it now, it cannot be shown again",
-        key.prefix()
+        record.prefix
     );
     Ok(())
 }
@@ -115,15 +119,21 @@ fn status(args: &StatusArgs) -> StatusFilter {
     }
 }
 
+/// The query `list` asks for, with no limit or cursor yet.
+pub(super) fn list_query(args: &ListArgs) -> ListQuery {
+    let mut query = ListQuery::new().status(status(&args.status));
+    if let Some(search) = &args.search {
+        query = query.search(search.clone());
+    }
+    if let Some(owner) = &args.owner {
+        query = query.owner(owner.clone());
+    }
+    query
+}
+
 pub(super) async fn list(keys: &ApiKeys, args: ListArgs) -> Outcome {
     let wanted = usize::try_from(args.limit).unwrap_or(usize::MAX);
-    let mut query = ListQuery::new().status(status(&args.status));
-    if let Some(search) = args.search {
-        query = query.search(search);
-    }
-    if let Some(owner) = args.owner {
-        query = query.owner(owner);
-    }
+    let mut query = list_query(&args);
     let now = query.filter().now();
     let mut found = Vec::new();
     let mut undecodable = Vec::new();
@@ -151,11 +161,24 @@ pub(super) async fn list(keys: &ApiKeys, args: ListArgs) -> Outcome {
         }
         _ => None,
     };
-    if args.json {
+    print_list(&found, now, args.json, more, &undecodable);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a listing, then on stderr how many more keys match past `--limit` (`more`:
+/// the count, and whether there are more than that) and which records were skipped.
+pub(super) fn print_list(
+    found: &[ApiKey],
+    now: OffsetDateTime,
+    json: bool,
+    more: Option<(usize, bool)>,
+    undecodable: &[String],
+) {
+    if json {
         let array: Vec<_> = found.iter().map(|k| record_json(k, now)).collect();
         println!("{}", serde_json::Value::Array(array));
     } else {
-        print!("{}", table(&found, now));
+        print!("{}", table(found, now));
     }
     match more {
         Some((count, false)) if count > 0 => eprintln!(
@@ -189,7 +212,6 @@ pub(super) async fn list(keys: &ApiKeys, args: ListArgs) -> Outcome {
             named.join(", "),
         );
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 pub(super) async fn show(keys: &ApiKeys, prefix: &str, json: bool) -> Outcome {

@@ -26,7 +26,7 @@ pub(super) async fn roll(store: Arc<dyn KeyStore>, args: RollArgs) -> Outcome {
     let old = &rolled.old;
     let new = &rolled.successor;
     print_new_key(
-        &new.key,
+        new.key.expose_secret(),
         &new.record,
         now,
         args.json,

@@ -2,6 +2,7 @@
 
 mod keys;
 mod lifecycle;
+pub(crate) mod remote;
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -51,7 +52,7 @@ pub(crate) async fn run(command: Command, store: &StoreArgs) -> Outcome {
     .map_err(|e| e.to_string())?;
     match command {
         Command::Create(args) => {
-            let keys = manager(store, Some(args.hasher));
+            let keys = manager(store, Some(args.hasher.unwrap_or(HasherChoice::Sha512)));
             keys::create(&keys, args).await
         }
         Command::List(args) => keys::list(&manager(store, None), args).await,
