@@ -122,6 +122,11 @@ fn check_custom_header_and_scheme(binary: &str) {
     assert_eq!(granted.status, 200, "{binary}: {granted:?}");
     let authorization = header.get("/ping", &[("Authorization", &api_key(&plain))]);
     assert_eq!(authorization.status, 401, "{binary}: {authorization:?}");
+    assert_eq!(
+        authorization.header("www-authenticate"),
+        Some(r#"Api-Key header="x-api-key""#),
+        "{binary}: the challenge names the header, not the Authorization keyword"
+    );
     drop(header);
 
     let bearer = Server::start(
@@ -140,6 +145,11 @@ fn check_custom_header_and_scheme(binary: &str) {
     assert_eq!(granted.status, 200, "{binary}: {granted:?}");
     let api_key_scheme = bearer.get("/ping", &[("Authorization", &api_key(&plain))]);
     assert_eq!(api_key_scheme.status, 401, "{binary}: {api_key_scheme:?}");
+    assert_eq!(
+        api_key_scheme.header("www-authenticate"),
+        Some("Bearer"),
+        "{binary}: the challenge names the configured scheme"
+    );
 }
 
 #[test]

@@ -3,12 +3,14 @@
 use std::fmt;
 use std::sync::Arc;
 
+use actix_web::dev::RequestHead;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
-use apikeys::{ApiKeys, DenialResponse, VerifyError};
+use apikeys::{ApiKeys, DenialResponse, DeniedRequest, VerifiedKey, VerifyError};
 
-type Respond = dyn Fn(&VerifyError) -> HttpResponse + Send + Sync;
+use crate::headers::{Headers, query};
+
+type Respond = dyn Fn(&DeniedRequest) -> HttpResponse + Send + Sync;
 
 /// What the extractors need: the [`ApiKeys`] manager (with its key sources) and, optionally,
 /// the application's own denial response. Register it with `App::app_data(config)`, or
@@ -32,7 +34,7 @@ pub struct ApiKeyConfig {
 }
 
 impl ApiKeyConfig {
-    /// Verifies with `keys`; refusals get [`denial_response`].
+    /// Verifies with `keys`; refusals get [`denied_response`].
     pub fn new(keys: ApiKeys) -> Self {
         Self {
             keys,
@@ -40,12 +42,26 @@ impl ApiKeyConfig {
         }
     }
 
-    /// Answers refusals with `respond` instead of [`denial_response`]. It sees the reason
+    /// Answers refusals with `respond` instead of [`denied_response`]. It sees the reason
     /// (for choosing a status), but should not tell it to the client.
     #[must_use]
     pub fn on_denial(
         mut self,
         respond: impl Fn(&VerifyError) -> HttpResponse + Send + Sync + 'static,
+    ) -> Self {
+        self.on_denial = Some(Arc::new(move |denied: &DeniedRequest| {
+            respond(denied.error())
+        }));
+        self
+    }
+
+    /// Like [`on_denial`](Self::on_denial), with a hook that also sees the request's
+    /// method, path and presented key prefix ([`DeniedRequest`]), e.g. to log or count
+    /// refusals; [`denied_response`] is the standard answer.
+    #[must_use]
+    pub fn on_denied(
+        mut self,
+        respond: impl Fn(&DeniedRequest) -> HttpResponse + Send + Sync + 'static,
     ) -> Self {
         self.on_denial = Some(Arc::new(respond));
         self
@@ -56,9 +72,24 @@ impl ApiKeyConfig {
         &self.keys
     }
 
-    pub(crate) fn error(&self, error: VerifyError) -> ApiKeyRejection {
-        ApiKeyRejection {
+    /// The rejection for `request`, refused with `error`; `earlier` is the key a
+    /// middleware in front verified.
+    pub(crate) fn error(
+        &self,
+        error: VerifyError,
+        request: &RequestHead,
+        earlier: Option<&VerifiedKey>,
+    ) -> ApiKeyRejection {
+        let denied = self.keys.denied_request(
             error,
+            request.method.as_str(),
+            request.uri.path(),
+            earlier,
+            &Headers(&request.headers),
+            query(request.uri.query().unwrap_or_default()),
+        );
+        ApiKeyRejection {
+            denied,
             on_denial: self.on_denial.clone(),
         }
     }
@@ -79,19 +110,32 @@ impl fmt::Debug for ApiKeyConfig {
     }
 }
 
-/// The standard response for `error` (the mapping of
+/// The standard response for a refused request (the mapping of
 /// [docs/architecture.md](https://github.com/apikeys-rs/apikeys/blob/main/docs/architecture.md#from-a-header-to-a-grant)):
-/// 401 with `WWW-Authenticate: Api-Key`, 403 or 503, with a small generic JSON body. Custom handlers may start from it.
+/// 401 with the configured sources' `WWW-Authenticate` challenge (`Bearer` for a Bearer
+/// source, `Api-Key` by default), 403, 429 or 503, with a small generic JSON body. What
+/// the extractors and middleware send; custom hooks may start from it.
+pub fn denied_response(denied: &DeniedRequest) -> HttpResponse {
+    build(denied.error(), denied.challenge())
+}
+
+/// [`denied_response`] for an error alone: its 401 challenges with the default sources'
+/// `Api-Key`, since the error does not know the configured ones.
 pub fn denial_response(error: &VerifyError) -> HttpResponse {
+    build(
+        error,
+        DenialResponse::UNAUTHORIZED
+            .www_authenticate
+            .unwrap_or("Api-Key"),
+    )
+}
+
+fn build(error: &VerifyError, challenge: &str) -> HttpResponse {
     let denial = error.response();
     let status = StatusCode::from_u16(denial.status).unwrap_or(StatusCode::UNAUTHORIZED);
     let mut response = HttpResponse::build(status);
-    response.insert_header((CONTENT_TYPE, DenialResponse::CONTENT_TYPE));
-    if let Some(challenge) = denial.www_authenticate {
-        response.insert_header((WWW_AUTHENTICATE, challenge));
-    }
-    // 429: Retry-After and the RateLimit headers.
-    for header in error.response_headers() {
+    // Content-Type, the challenge with 401, Retry-After and the RateLimit headers with 429.
+    for header in error.standard_headers(challenge) {
         response.insert_header(header);
     }
     response.body(denial.body)
@@ -100,39 +144,46 @@ pub fn denial_response(error: &VerifyError) -> HttpResponse {
 /// A refused request, as an actix-web error whose response is the configured one. The
 /// same name as the rejections of apikeys-axum and apikeys-warp.
 pub struct ApiKeyRejection {
-    error: VerifyError,
+    denied: DeniedRequest,
     on_denial: Option<Arc<Respond>>,
 }
 
 impl ApiKeyRejection {
     /// The verification outcome.
     pub fn error(&self) -> &VerifyError {
-        &self.error
+        self.denied.error()
+    }
+
+    /// The refused request: method, path, presented prefix and outcome.
+    pub fn request(&self) -> &DeniedRequest {
+        &self.denied
     }
 }
 
 impl fmt::Debug for ApiKeyRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ApiKeyRejection").field(&self.error).finish()
+        f.debug_tuple("ApiKeyRejection")
+            .field(&self.denied)
+            .finish()
     }
 }
 
 impl fmt::Display for ApiKeyRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.error, f)
+        fmt::Display::fmt(self.denied.error(), f)
     }
 }
 
 impl ResponseError for ApiKeyRejection {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.error.response().status)
+        StatusCode::from_u16(self.denied.error().response().status)
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
         match &self.on_denial {
-            Some(respond) => respond(&self.error),
-            None => denial_response(&self.error),
+            Some(respond) => respond(&self.denied),
+            None => denied_response(&self.denied),
         }
     }
 }

@@ -111,7 +111,15 @@ impl<S: Scopes> FromRequest for Verified<S> {
                     key,
                     scopes: PhantomData,
                 }),
-                None => Err(config_for(&request)?.error(Denial::Missing.into()).into()),
+                None => {
+                    let earlier = request.extensions().get::<VerifiedKey>().cloned();
+                    let rejection = config_for(&request)?.error(
+                        Denial::Missing.into(),
+                        request.head(),
+                        earlier.as_ref(),
+                    );
+                    Err(rejection.into())
+                }
             }
         })
     }
@@ -185,5 +193,5 @@ async fn resolve<S: Scopes>(
             presence,
         )
         .await
-        .map_err(|error| config.error(error).into())
+        .map_err(|error| config.error(error, request.head(), earlier.as_ref()).into())
 }

@@ -7,7 +7,7 @@ mod middleware;
 
 #[allow(deprecated)]
 pub use crate::config::ApiKeyError;
-pub use crate::config::{ApiKeyConfig, ApiKeyRejection, denial_response};
+pub use crate::config::{ApiKeyConfig, ApiKeyRejection, denial_response, denied_response};
 pub use crate::extract::{MaybeVerified, Verified};
 #[allow(deprecated)]
 pub use crate::middleware::RequireApiKey;
@@ -15,4 +15,4 @@ pub use crate::middleware::{ApiKeyMiddleware, ApiKeyMiddlewareService};
 pub use apikeys::{NoScopes, Scopes, scopes};
 
 /// Re-exported so applications need not name the core crate for the common types.
-pub use apikeys::{ApiKeys, VerifiedKey, VerifyError};
+pub use apikeys::{ApiKeys, DeniedRequest, VerifiedKey, VerifyError};

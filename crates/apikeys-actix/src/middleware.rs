@@ -139,8 +139,8 @@ where
                     Ok(response.map_into_left_body())
                 }
                 Err(error) => {
-                    let response =
-                        actix_web::ResponseError::error_response(&guard.config.error(error));
+                    let rejection = guard.config.error(error, request.head(), earlier.as_ref());
+                    let response = actix_web::ResponseError::error_response(&rejection);
                     Ok(request.into_response(response).map_into_right_body())
                 }
             }

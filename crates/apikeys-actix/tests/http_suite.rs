@@ -11,9 +11,11 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::{App, test, web};
-use apikeys::testing::http::{ANONYMOUS, HttpHarness, SCOPE, TestRequest, TestResponse, run_all};
+use apikeys::testing::http::{
+    ANONYMOUS, DenialLog, HttpHarness, SCOPE, TestRequest, TestResponse, run_all,
+};
 use apikeys::{ApiKeys, VerifiedKey};
-use apikeys_actix::{ApiKeyConfig, ApiKeyMiddleware, MaybeVerified, Verified};
+use apikeys_actix::{ApiKeyConfig, ApiKeyMiddleware, MaybeVerified, Verified, denied_response};
 use tokio::sync::{mpsc, oneshot};
 
 apikeys_actix::scopes!(HeroesRead = [SCOPE]);
@@ -70,25 +72,51 @@ impl<C: Send + 'static> ActixThread<C> {
     }
 }
 
+/// What an app is built with: the manager, and the log of the denial hook when the
+/// suite asks for one.
+type Context = (ApiKeys, Option<DenialLog>);
+
 /// Apps built per request on the actix thread by one of the `serve_*` functions.
-struct OnActixThread(ActixThread<ApiKeys>);
+struct OnActixThread(ActixThread<Context>);
 
 #[apikeys::async_trait]
 impl HttpHarness for OnActixThread {
     async fn send(&self, keys: &ApiKeys, request: TestRequest) -> TestResponse {
-        self.0.send(keys.clone(), request).await
+        self.0.send((keys.clone(), None), request).await
+    }
+
+    async fn send_hooked(
+        &self,
+        keys: &ApiKeys,
+        request: TestRequest,
+        log: DenialLog,
+    ) -> TestResponse {
+        self.0.send((keys.clone(), Some(log)), request).await
+    }
+}
+
+/// The configuration, with the hook of `send_hooked` when there is a log: it notes the
+/// refusal and answers with the standard response.
+fn config((keys, log): Context) -> ApiKeyConfig {
+    let config = ApiKeyConfig::new(keys);
+    match log {
+        Some(log) => config.on_denied(move |denied| {
+            log.record(denied);
+            denied_response(denied)
+        }),
+        None => config,
     }
 }
 
 /// Every route protected by extractors.
 fn serve_extractors(
-    keys: ApiKeys,
+    context: Context,
     request: TestRequest,
 ) -> Pin<Box<dyn Future<Output = TestResponse>>> {
     Box::pin(async move {
         let app = test::init_service(
             App::new()
-                .app_data(ApiKeyConfig::new(keys))
+                .app_data(config(context))
                 .route("/public", web::get().to(|| async { "public" }))
                 .route("/ping", web::get().to(ping))
                 .route("/scoped", web::get().to(scoped))
@@ -101,22 +129,23 @@ fn serve_extractors(
 
 /// `/ping` and `/scoped` protected by middleware; the handlers read the key from extensions.
 fn serve_middleware(
-    keys: ApiKeys,
+    context: Context,
     request: TestRequest,
 ) -> Pin<Box<dyn Future<Output = TestResponse>>> {
     Box::pin(async move {
+        let config = config(context);
         let app = test::init_service(
             App::new()
-                .app_data(ApiKeyConfig::new(keys.clone()))
+                .app_data(config.clone())
                 .route("/public", web::get().to(|| async { "public" }))
                 .service(
                     web::resource("/ping")
-                        .wrap(ApiKeyMiddleware::new(keys.clone()))
+                        .wrap(ApiKeyMiddleware::new(config.clone()))
                         .route(web::get().to(from_extensions)),
                 )
                 .service(
                     web::resource("/scoped")
-                        .wrap(ApiKeyMiddleware::new(keys).scopes([SCOPE]))
+                        .wrap(ApiKeyMiddleware::new(config).scopes([SCOPE]))
                         .route(web::get().to(from_extensions)),
                 )
                 .route("/optional", web::get().to(optional)),

@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use apikeys::{ApiKeys, Denial, Presence, VerifiedKey, VerifyError};
+use apikeys::{ApiKeys, Denial, DeniedRequest, Presence, VerifiedKey, VerifyError};
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -80,32 +80,37 @@ impl<S> fmt::Debug for Verified<S> {
 }
 
 /// Why [`Verified`] refused a request; it answers with the [`OnDenial`] found in the
-/// request's extensions, or else [`denial_response`](crate::denial_response).
+/// request's extensions, or else [`denied_response`](crate::denied_response).
 #[derive(Debug)]
 pub struct ApiKeyRejection {
-    error: VerifyError,
+    denied: DeniedRequest,
     on_denial: Option<OnDenial>,
 }
 
 impl ApiKeyRejection {
     /// The verification outcome.
     pub fn error(&self) -> &VerifyError {
-        &self.error
+        self.denied.error()
+    }
+
+    /// The refused request: method, path, presented prefix and outcome.
+    pub fn request(&self) -> &DeniedRequest {
+        &self.denied
     }
 
     /// The status this rejection answers with, like axum's own rejections: 401, 403 or
     /// 503 for the standard response, or whatever a custom [`OnDenial`] chooses.
     pub fn status(&self) -> StatusCode {
         match &self.on_denial {
-            Some(custom) => custom.respond(&self.error).status(),
-            None => standard_status(&self.error),
+            Some(custom) => custom.respond(&self.denied).status(),
+            None => standard_status(self.denied.error()),
         }
     }
 }
 
 impl IntoResponse for ApiKeyRejection {
     fn into_response(self) -> Response {
-        respond(self.on_denial.as_ref(), &self.error)
+        respond(self.on_denial.as_ref(), &self.denied)
     }
 }
 
@@ -118,10 +123,11 @@ where
     type Rejection = ApiKeyRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, Self::Rejection> {
-        match authenticate::<S>(parts, &ApiKeys::from_ref(state), Presence::Required).await {
+        let keys = ApiKeys::from_ref(state);
+        match authenticate::<S>(parts, &keys, Presence::Required).await {
             Ok(Some(key)) => Ok(Self::new(key)),
-            Ok(None) => Err(rejection(parts, Denial::Missing.into())),
-            Err(error) => Err(rejection(parts, error)),
+            Ok(None) => Err(rejection(parts, &keys, Denial::Missing.into())),
+            Err(error) => Err(rejection(parts, &keys, error)),
         }
     }
 }
@@ -138,9 +144,10 @@ where
         parts: &mut Parts,
         state: &State,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match authenticate::<S>(parts, &ApiKeys::from_ref(state), Presence::Optional).await {
+        let keys = ApiKeys::from_ref(state);
+        match authenticate::<S>(parts, &keys, Presence::Optional).await {
             Ok(key) => Ok(key.map(Self::new)),
-            Err(error) => Err(rejection(parts, error)),
+            Err(error) => Err(rejection(parts, &keys, error)),
         }
     }
 }
@@ -154,9 +161,16 @@ impl<S> Verified<S> {
     }
 }
 
-fn rejection(parts: &Parts, error: VerifyError) -> ApiKeyRejection {
+fn rejection(parts: &Parts, keys: &ApiKeys, error: VerifyError) -> ApiKeyRejection {
     ApiKeyRejection {
-        error,
+        denied: keys.denied_request(
+            error,
+            parts.method.as_str(),
+            parts.uri.path(),
+            parts.extensions.get::<VerifiedKey>(),
+            &parts.headers,
+            parts.uri.query(),
+        ),
         on_denial: parts.extensions.get::<OnDenial>().cloned(),
     }
 }

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use apikeys::{ApiKeys, Denial, Presence, VerifiedKey, VerifyError};
+use apikeys::{ApiKeys, Denial, DeniedRequest, Presence, VerifiedKey, VerifyError};
 use axum::BoxError;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{Request, Response};
@@ -55,7 +55,7 @@ impl ApiKeyLayer {
         self
     }
 
-    /// Answers refusals with `respond` instead of [`denial_response`](crate::denial_response).
+    /// Answers refusals with `respond` instead of [`denied_response`](crate::denied_response).
     /// [`Verified`](crate::Verified) extractors behind the layer use it too.
     #[must_use]
     pub fn on_denial(
@@ -63,6 +63,18 @@ impl ApiKeyLayer {
         respond: impl Fn(&VerifyError) -> axum::response::Response + Send + Sync + 'static,
     ) -> Self {
         self.on_denial = Some(OnDenial::new(respond));
+        self
+    }
+
+    /// Like [`on_denial`](Self::on_denial), with a hook that also sees the request's
+    /// method, path and presented key prefix ([`DeniedRequest`]), e.g. to log or count
+    /// refusals; [`denied_response`](crate::denied_response) is the standard answer.
+    #[must_use]
+    pub fn on_denied(
+        mut self,
+        respond: impl Fn(&DeniedRequest) -> axum::response::Response + Send + Sync + 'static,
+    ) -> Self {
+        self.on_denial = Some(OnDenial::with_request(respond));
         self
     }
 }
@@ -140,7 +152,17 @@ where
                     }
                     Ok(response.map(Body::new))
                 }
-                Err(error) => Ok(respond(config.on_denial.as_ref(), &error)),
+                Err(error) => {
+                    let denied = config.keys.denied_request(
+                        error,
+                        request.method().as_str(),
+                        request.uri().path(),
+                        request.extensions().get::<VerifiedKey>(),
+                        request.headers(),
+                        request.uri().query(),
+                    );
+                    Ok(respond(config.on_denial.as_ref(), &denied))
+                }
             }
         })
     }

@@ -2,9 +2,11 @@
 
 mod common;
 
-use apikeys::testing::http::{ANONYMOUS, HttpHarness, SCOPE, TestRequest, TestResponse, run_all};
+use apikeys::testing::http::{
+    ANONYMOUS, DenialLog, HttpHarness, SCOPE, TestRequest, TestResponse, run_all,
+};
 use apikeys::{ApiKeys, VerifiedKey};
-use apikeys_axum::{ApiKeyLayer, Verified};
+use apikeys_axum::{ApiKeyLayer, OnDenial, Verified, denied_response};
 use axum::extract::FromRef;
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -25,31 +27,51 @@ async fn public(axum::extract::State(motd): axum::extract::State<&'static str>) 
 /// Every route protected by extractors.
 struct Extractors;
 
+/// The hook of `send_hooked`: notes the refusal, answers with the standard response.
+fn hook(log: DenialLog) -> OnDenial {
+    OnDenial::with_request(move |denied| {
+        log.record(denied);
+        denied_response(denied)
+    })
+}
+
 #[apikeys::async_trait]
 impl HttpHarness for Extractors {
     async fn send(&self, keys: &ApiKeys, request: TestRequest) -> TestResponse {
-        let app = Router::new()
-            .route("/public", get(public))
-            .route(
-                "/ping",
-                get(|key: Verified| async move { key.prefix().to_owned() }),
-            )
-            .route(
-                "/scoped",
-                get(|key: Verified<HeroesRead>| async move { key.prefix().to_owned() }),
-            )
-            .route(
-                "/optional",
-                get(|key: Option<Verified>| async move {
-                    key.map_or(ANONYMOUS.to_owned(), |k| k.prefix().to_owned())
-                }),
-            )
-            .with_state(AppState {
-                keys: keys.clone(),
-                motd: "public",
-            });
-        common::send(app, request).await
+        common::send(extractors(keys), request).await
     }
+
+    async fn send_hooked(
+        &self,
+        keys: &ApiKeys,
+        request: TestRequest,
+        log: DenialLog,
+    ) -> TestResponse {
+        common::send(extractors(keys).layer(Extension(hook(log))), request).await
+    }
+}
+
+fn extractors(keys: &ApiKeys) -> Router {
+    Router::new()
+        .route("/public", get(public))
+        .route(
+            "/ping",
+            get(|key: Verified| async move { key.prefix().to_owned() }),
+        )
+        .route(
+            "/scoped",
+            get(|key: Verified<HeroesRead>| async move { key.prefix().to_owned() }),
+        )
+        .route(
+            "/optional",
+            get(|key: Option<Verified>| async move {
+                key.map_or(ANONYMOUS.to_owned(), |k| k.prefix().to_owned())
+            }),
+        )
+        .with_state(AppState {
+            keys: keys.clone(),
+            motd: "public",
+        })
 }
 
 async fn prefix(Extension(key): Extension<VerifiedKey>) -> String {
@@ -62,25 +84,38 @@ struct Layers;
 #[apikeys::async_trait]
 impl HttpHarness for Layers {
     async fn send(&self, keys: &ApiKeys, request: TestRequest) -> TestResponse {
-        let app = Router::new()
-            .route("/public", get(|| async { "public" }))
-            .route(
-                "/ping",
-                get(prefix).route_layer(ApiKeyLayer::new(keys.clone())),
-            )
-            .route(
-                "/scoped",
-                get(prefix).route_layer(ApiKeyLayer::new(keys.clone()).scopes([SCOPE])),
-            )
-            .route(
-                "/optional",
-                get(|key: Option<Verified>| async move {
-                    key.map_or(ANONYMOUS.to_owned(), |k| k.prefix().to_owned())
-                }),
-            )
-            .with_state(keys.clone());
+        common::send(layers(keys, ApiKeyLayer::new(keys.clone())), request).await
+    }
+
+    async fn send_hooked(
+        &self,
+        keys: &ApiKeys,
+        request: TestRequest,
+        log: DenialLog,
+    ) -> TestResponse {
+        let recording = log.clone();
+        let layer = ApiKeyLayer::new(keys.clone()).on_denied(move |denied| {
+            recording.record(denied);
+            denied_response(denied)
+        });
+        // `/optional` has no layer: its extractor finds the hook in the extensions.
+        let app = layers(keys, layer).layer(Extension(hook(log)));
         common::send(app, request).await
     }
+}
+
+fn layers(keys: &ApiKeys, layer: ApiKeyLayer) -> Router {
+    Router::new()
+        .route("/public", get(|| async { "public" }))
+        .route("/ping", get(prefix).route_layer(layer.clone()))
+        .route("/scoped", get(prefix).route_layer(layer.scopes([SCOPE])))
+        .route(
+            "/optional",
+            get(|key: Option<Verified>| async move {
+                key.map_or(ANONYMOUS.to_owned(), |k| k.prefix().to_owned())
+            }),
+        )
+        .with_state(keys.clone())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use apikeys::{ApiKeys, Denial, NoScopes, Presence, Scopes, VerifiedKey};
-use warp::http::HeaderMap;
+use apikeys::{ApiKeys, Denial, NoScopes, Presence, Scopes, VerifiedKey, VerifyError};
+use warp::http::{HeaderMap, Method};
+use warp::path::FullPath;
 use warp::{Filter, Rejection};
 
 use crate::rejection::ApiKeyRejection;
@@ -72,10 +73,8 @@ where
         keys,
         scopes.into_iter().map(Into::into).collect(),
         Presence::Required,
+        |key| key.ok_or(Denial::Missing),
     )
-    .and_then(|key: Option<VerifiedKey>| async move {
-        key.ok_or_else(|| ApiKeyRejection::reject(Denial::Missing.into()))
-    })
 }
 
 /// For routes where a key is optional: extracts `None` when the request has no key; a key
@@ -110,41 +109,64 @@ pub fn optional_for<S: Scopes>(
         keys,
         S::SCOPES.iter().map(|&s| s.to_owned()).collect(),
         Presence::Optional,
+        Ok,
     )
 }
 
 /// The core's one rule for adapters: the key a layer in front verified (a tower
-/// `ApiKeyLayer` puts it in the request's extensions), else the request's key.
-fn authenticate(
+/// `ApiKeyLayer` puts it in the request's extensions), else the request's key. `finish`
+/// turns the outcome into what the filter extracts, or refuses it.
+fn authenticate<T: Send + 'static>(
     keys: ApiKeys,
     scopes: Arc<[String]>,
     presence: Presence,
-) -> impl Filter<Extract = (Option<VerifiedKey>,), Error = Rejection> + Clone + Send + Sync + 'static
-{
+    finish: fn(Option<VerifiedKey>) -> Result<T, Denial>,
+) -> impl Filter<Extract = (T,), Error = Rejection> + Clone + Send + Sync + 'static {
     request_parts().and_then(
-        move |earlier: Option<VerifiedKey>, headers: HeaderMap, query: Option<String>| {
+        move |earlier: Option<VerifiedKey>,
+              method: Method,
+              path: FullPath,
+              headers: HeaderMap,
+              query: Option<String>| {
             let keys = keys.clone();
             let scopes = Arc::clone(&scopes);
             async move {
                 let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-                keys.authenticate_request(
-                    earlier.as_ref(),
-                    &headers,
-                    query.as_deref(),
-                    &scopes,
-                    presence,
-                )
-                .await
-                .map_err(ApiKeyRejection::reject)
+                let outcome = keys
+                    .authenticate_request(
+                        earlier.as_ref(),
+                        &headers,
+                        query.as_deref(),
+                        &scopes,
+                        presence,
+                    )
+                    .await
+                    .and_then(|key| finish(key).map_err(VerifyError::from));
+                outcome.map_err(|error| {
+                    ApiKeyRejection::reject(keys.denied_request(
+                        error,
+                        method.as_str(),
+                        path.as_str(),
+                        earlier.as_ref(),
+                        &headers,
+                        query.as_deref(),
+                    ))
+                })
             }
         },
     )
 }
 
-/// A key verified earlier, the headers and the raw query string (`None` when the URI has
-/// none).
+/// A key verified earlier, the method and path (for the denial hook), the headers and the
+/// raw query string (`None` when the URI has none).
 fn request_parts() -> impl Filter<
-    Extract = (Option<VerifiedKey>, HeaderMap, Option<String>),
+    Extract = (
+        Option<VerifiedKey>,
+        Method,
+        FullPath,
+        HeaderMap,
+        Option<String>,
+    ),
     Error = std::convert::Infallible,
 > + Copy {
     let query = warp::query::raw()
@@ -152,6 +174,8 @@ fn request_parts() -> impl Filter<
         .or(warp::any().map(|| None))
         .unify();
     warp::ext::optional::<VerifiedKey>()
+        .and(warp::method())
+        .and(warp::path::full())
         .and(warp::header::headers_cloned())
         .and(query)
 }

@@ -4,8 +4,10 @@ mod filters;
 mod rejection;
 
 pub use crate::filters::{optional, optional_for, verified, verified_for, verified_with_scopes};
-pub use crate::rejection::{ApiKeyRejection, denial_response, recover, recover_with};
+pub use crate::rejection::{
+    ApiKeyRejection, denial_response, denied_response, recover, recover_denied, recover_with,
+};
 pub use apikeys::{NoScopes, Scopes, scopes};
 
 /// Re-exported so applications need not name the core crate for the common types.
-pub use apikeys::{ApiKeys, VerifiedKey, VerifyError};
+pub use apikeys::{ApiKeys, DeniedRequest, VerifiedKey, VerifyError};

@@ -1,7 +1,9 @@
 //! The core's HTTP conformance suite, through the filters, plus the group, custom-response
 //! and pass-through cases.
 
-use apikeys::testing::http::{ANONYMOUS, HttpHarness, SCOPE, TestRequest, TestResponse, run_all};
+use apikeys::testing::http::{
+    ANONYMOUS, DenialLog, HttpHarness, SCOPE, TestRequest, TestResponse, run_all,
+};
 use apikeys::testing::keys_with;
 use apikeys::{ApiKeys, DenialResponse, NewKey, VerifiedKey, VerifyError};
 use http_body_util::BodyExt;
@@ -70,6 +72,28 @@ struct Filters;
 #[apikeys::async_trait]
 impl HttpHarness for Filters {
     async fn send(&self, keys: &ApiKeys, request: TestRequest) -> TestResponse {
+        send(&routes(keys).recover(apikeys_warp::recover), request).await
+    }
+
+    async fn send_hooked(
+        &self,
+        keys: &ApiKeys,
+        request: TestRequest,
+        log: DenialLog,
+    ) -> TestResponse {
+        let hooked = routes(keys).recover(apikeys_warp::recover_denied(move |denied| {
+            log.record(denied);
+            apikeys_warp::denied_response(denied)
+        }));
+        send(&hooked, request).await
+    }
+}
+
+/// The suite's routes, without a recover.
+fn routes(
+    keys: &ApiKeys,
+) -> impl Filter<Extract = (impl Reply,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
+    {
         let public = warp::path!("public").map(|| "public");
         let ping = warp::path!("ping")
             .and(apikeys_warp::verified(keys.clone()))
@@ -80,10 +104,7 @@ impl HttpHarness for Filters {
         let optional = warp::path!("optional")
             .and(apikeys_warp::optional(keys.clone()))
             .map(|key: Option<VerifiedKey>| key.map_or(ANONYMOUS.to_owned(), prefix));
-        let routes = warp::get()
-            .and(public.or(ping).or(scoped).or(optional))
-            .recover(apikeys_warp::recover);
-        send(&routes, request).await
+        warp::get().and(public.or(ping).or(scoped).or(optional))
     }
 }
 

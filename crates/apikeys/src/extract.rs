@@ -1,6 +1,7 @@
 //! Finding the presented key in a request, the same way in every adapter.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// Read access to a request's headers. Implemented for `http::HeaderMap` (feature `http`);
 /// adapters for frameworks with their own header type implement it there.
@@ -206,6 +207,8 @@ fn cookie_value(header: &[u8], name: &str) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyExtractor {
     sources: Vec<KeySource>,
+    /// Derived from `sources` once here, not on every 401.
+    challenge: Arc<str>,
 }
 
 impl Default for KeyExtractor {
@@ -217,9 +220,19 @@ impl Default for KeyExtractor {
 impl KeyExtractor {
     /// Tries `sources` in order.
     pub fn new(sources: impl IntoIterator<Item = KeySource>) -> Self {
+        let sources: Vec<KeySource> = sources.into_iter().collect();
         Self {
-            sources: sources.into_iter().collect(),
+            challenge: crate::challenge::challenge(&sources).into(),
+            sources,
         }
+    }
+
+    /// The `WWW-Authenticate` value a 401 sends for these sources: each `Authorization`
+    /// scheme (`Bearer`, `Api-Key`, …), and for a custom header, cookie or query source an
+    /// `Api-Key` challenge naming it, e.g. `Api-Key header="x-api-key"`. Comma-separated
+    /// when there are several (RFC 9110 §11.6.1).
+    pub fn challenge(&self) -> &Arc<str> {
+        &self.challenge
     }
 
     /// The sources, in order.

@@ -2,6 +2,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod audit;
+mod challenge;
+mod denied;
 mod error;
 mod extract;
 mod format;
@@ -27,6 +29,7 @@ mod verify;
 pub mod testing;
 
 pub use crate::audit::{AuditAction, AuditEvent, AuditSink};
+pub use crate::denied::DeniedRequest;
 pub use crate::error::{Error, TaskError};
 pub use crate::extract::{Ambiguous, HeaderLookup, KeyExtractor, KeySource, KeySourceKind};
 pub use crate::format::{FormatError, KeyFormat, KeyFormatBuilder, ParsedKey, RandomError};

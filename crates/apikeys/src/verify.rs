@@ -141,6 +141,20 @@ impl VerifyError {
         self.usage().map(Usage::headers).unwrap_or_default()
     }
 
+    /// Every header of the standard response: `Content-Type`, `WWW-Authenticate:
+    /// <challenge>` with a 401 (adapters pass the configured sources'
+    /// [`challenge`](crate::KeyExtractor::challenge)), and for a 429 those of
+    /// [`response_headers`](Self::response_headers).
+    pub fn standard_headers(&self, challenge: &str) -> Vec<(&'static str, String)> {
+        let response = self.response();
+        let mut headers = vec![("content-type", DenialResponse::CONTENT_TYPE.to_owned())];
+        if response.www_authenticate.is_some() {
+            headers.push(("www-authenticate", challenge.to_owned()));
+        }
+        headers.extend(self.response_headers());
+        headers
+    }
+
     /// The HTTP response every adapter sends for this outcome.
     pub fn response(&self) -> DenialResponse {
         match self {
@@ -160,7 +174,9 @@ impl VerifyError {
 pub struct DenialResponse {
     /// HTTP status code.
     pub status: u16,
-    /// Value of the `WWW-Authenticate` header, sent with 401.
+    /// Value of the `WWW-Authenticate` header, sent with 401: here the default sources'
+    /// `Api-Key`; adapters send the configured sources'
+    /// [`challenge`](crate::KeyExtractor::challenge) in its place.
     pub www_authenticate: Option<&'static str>,
     /// JSON body.
     pub body: &'static str,

@@ -11,7 +11,7 @@
 //! | `GET /scoped` | a valid key with scope [`SCOPE`] | the key's prefix |
 //! | `GET /optional` | a key is optional, but if present it must be valid | the prefix, or `anonymous` |
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 mod limits;
 pub use self::limits::{
@@ -22,12 +22,16 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
 use super::FailingStore;
+use crate::denied::DeniedRequest;
 use crate::extract::KeySource;
 use crate::manager::ApiKeys;
 use crate::memory::MemoryStore;
 use crate::policy::policy_fn;
 use crate::record::NewKey;
-use crate::verify::DenialResponse;
+use crate::verify::{Denial, DenialResponse};
+
+mod hook;
+pub use self::hook::{challenge_names_the_configured_scheme, denial_hook_sees_the_request};
 
 /// The scope `/scoped` requires.
 pub const SCOPE: &str = "heroes:read";
@@ -92,6 +96,57 @@ impl TestResponse {
 pub trait HttpHarness: Send + Sync {
     /// Builds (or reuses) an app protected by `keys` and answers `request`.
     async fn send(&self, keys: &ApiKeys, request: TestRequest) -> TestResponse;
+
+    /// Like [`send`](Self::send), with the adapter's request-aware denial hook installed
+    /// on every protected route: it calls [`DenialLog::record`] with the
+    /// [`DeniedRequest`] and answers with the adapter's standard response for it.
+    async fn send_hooked(
+        &self,
+        keys: &ApiKeys,
+        request: TestRequest,
+        log: DenialLog,
+    ) -> TestResponse;
+}
+
+/// One refusal as a denial hook saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenDenial {
+    /// [`DeniedRequest::method`].
+    pub method: String,
+    /// [`DeniedRequest::path`].
+    pub path: String,
+    /// [`DeniedRequest::prefix`].
+    pub prefix: Option<String>,
+    /// The reason, when the refusal is a denial.
+    pub denial: Option<Denial>,
+    /// The whole view's `Debug` text, checked for secrets.
+    pub debug: String,
+}
+
+/// What the denial hook of [`HttpHarness::send_hooked`] saw, shared with the suite.
+#[derive(Debug, Clone, Default)]
+pub struct DenialLog(Arc<Mutex<Vec<SeenDenial>>>);
+
+impl DenialLog {
+    /// Notes one refusal; the hook calls it.
+    pub fn record(&self, denied: &DeniedRequest) {
+        let seen = SeenDenial {
+            method: denied.method().to_owned(),
+            path: denied.path().to_owned(),
+            prefix: denied.prefix().map(str::to_owned),
+            denial: denied.error().denial(),
+            debug: format!("{denied:?}"),
+        };
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(seen);
+    }
+
+    /// Every refusal noted so far, emptying the log.
+    pub fn take(&self) -> Vec<SeenDenial> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 struct Fixture {
@@ -125,11 +180,22 @@ fn assert_granted(response: &TestResponse, prefix: &str, case: &str) {
     );
 }
 
+/// The standard refusal `expected`, with the default sources' challenge on a 401.
 fn assert_denied(response: &TestResponse, expected: DenialResponse, case: &str) {
+    assert_challenged(response, expected, expected.www_authenticate, case);
+}
+
+/// The standard refusal `expected`, with `challenge` as its `WWW-Authenticate`.
+fn assert_challenged(
+    response: &TestResponse,
+    expected: DenialResponse,
+    challenge: Option<&str>,
+    case: &str,
+) {
     assert_eq!(response.status, expected.status, "{case}: {response:?}");
     assert_eq!(
         response.header("www-authenticate"),
-        expected.www_authenticate,
+        challenge,
         "{case}: WWW-Authenticate"
     );
     assert_eq!(response.body, expected.body, "{case}: body");
@@ -153,6 +219,8 @@ pub async fn run_all(harness: &dyn HttpHarness) {
     rate_limited_is_429_with_headers(harness).await;
     default_rate_limit_applies(harness).await;
     usage_exceeded_is_429(harness).await;
+    challenge_names_the_configured_scheme(harness).await;
+    denial_hook_sees_the_request(harness).await;
     // Needs a slow hasher and a fast one to compare.
     #[cfg(all(feature = "argon2", feature = "sha512"))]
     slow_hash_does_not_block(harness).await;
@@ -246,9 +314,10 @@ pub async fn several_key_headers(harness: &dyn HttpHarness) {
     let request = TestRequest::get("/ping")
         .header("x-api-key", f.key.clone())
         .header("x-api-key", f.key.clone());
-    assert_denied(
+    assert_challenged(
         &harness.send(&custom, request).await,
         DenialResponse::UNAUTHORIZED,
+        Some(r#"Api-Key header="x-api-key""#),
         "several X-Api-Key headers",
     );
 }
@@ -313,9 +382,10 @@ pub async fn custom_sources(harness: &dyn HttpHarness) {
         "Bearer keyword",
     );
     let request = TestRequest::get("/ping").api_key(&f.key);
-    assert_denied(
+    assert_challenged(
         &harness.send(&bearer, request).await,
         DenialResponse::UNAUTHORIZED,
+        Some("Bearer"),
         "Api-Key when Bearer is configured",
     );
 
@@ -329,9 +399,10 @@ pub async fn custom_sources(harness: &dyn HttpHarness) {
         "X-Api-Key header",
     );
     let request = TestRequest::get("/ping").api_key(&f.key);
-    assert_denied(
+    assert_challenged(
         &harness.send(&header, request).await,
         DenialResponse::UNAUTHORIZED,
+        Some(r#"Api-Key header="x-api-key""#),
         "Authorization when X-Api-Key is configured",
     );
 
