@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end throughput of each example server: requests/s of `GET /public` (no key) and
-# `GET /ping` (a valid key, looked up in a redb store of 1,000,000 keys), and their ratio.
+# `GET /ping` (a valid key, looked up in a redb store of 1,000,000 keys), and their ratio;
+# then /ping with a rate-limited key and with a key holding credits, against the plain key.
 # Target: /ping keeps >= 85% of /public's throughput. Exits non-zero only when something
 # fails to run, not on a missed target.
 #
@@ -35,8 +36,11 @@ fi
 cd "$ROOT"
 cargo build --release -q -p apikeys-examples --bins
 cargo build --release -q -p apikeys-benches --bin million-keys
-KEY=$(APIKEYS_BENCH_STORE="$STORE" ./target/release/million-keys | sed -n 's/^key: //p')
-[ -n "$KEY" ] || { echo "no key from million-keys" >&2; exit 1; }
+KEYS_OUT=$(APIKEYS_BENCH_STORE="$STORE" ./target/release/million-keys)
+KEY=$(echo "$KEYS_OUT" | sed -n 's/^key: //p')
+RATED=$(echo "$KEYS_OUT" | sed -n 's/^rated key: //p')
+METERED=$(echo "$KEYS_OUT" | sed -n 's/^metered key: //p')
+[ -n "$KEY" ] && [ -n "$RATED" ] && [ -n "$METERED" ] || { echo "no keys from million-keys" >&2; exit 1; }
 
 # Requests/s that wrk reports for one route.
 rps() {
@@ -53,7 +57,7 @@ rps() {
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), wrk -t$THREADS -c$CONNECTIONS -d$DURATION, store of 1,000,000 keys"
-printf '%-14s %12s %12s %8s\n' server 'public req/s' 'ping req/s' ratio
+printf '%-14s %12s %12s %8s %12s %12s\n' server 'public req/s' 'ping req/s' ratio 'rated/ping' 'metered/ping'
 for server in axum-server actix-server warp-server; do
     addr=127.0.0.1:$PORT
     "./target/release/$server" --store "$STORE" --addr "$addr" >"$WORK/$server.log" 2>&1 &
@@ -73,7 +77,13 @@ for server in axum-server actix-server warp-server; do
     public=$(rps "http://$addr/public")
     ping=$(rps -H "Authorization: Api-Key $KEY" "http://$addr/ping")
     ratio=$(awk -v p="$ping" -v o="$public" 'BEGIN {printf "%.2f", p / o}')
-    printf '%-14s %12s %12s %8s\n' "$server" "$public" "$ping" "$ratio"
+    # The same route with a rate-limited key and with a metered one (limits too high to refuse).
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "Authorization: Api-Key $METERED" "http://$addr/ping" >/dev/null
+    rated=$(rps -H "Authorization: Api-Key $RATED" "http://$addr/ping")
+    metered=$(rps -H "Authorization: Api-Key $METERED" "http://$addr/ping")
+    rated_ratio=$(awk -v r="$rated" -v p="$ping" 'BEGIN {printf "%.2f", r / p}')
+    metered_ratio=$(awk -v m="$metered" -v p="$ping" 'BEGIN {printf "%.2f", m / p}')
+    printf '%-14s %12s %12s %8s %12s %12s\n' "$server" "$public" "$ping" "$ratio" "$rated_ratio" "$metered_ratio"
     kill "$SERVER_PID"
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use apikeys::{ApiKey, Hashers};
+use apikeys::{ApiKey, Credits, Hashers, KeyStore, MAX_CREDITS, RateLimit};
 use apikeys_redb::RedbStore;
 use sha2::{Digest, Sha512};
 use time::OffsetDateTime;
@@ -27,6 +27,11 @@ pub fn default_path() -> PathBuf {
     )
 }
 
+/// The key with a rate limit too high to refuse: what counting a request costs.
+pub const RATED: u64 = KEYS / 2 + 1;
+/// The key with more credits than any run spends: what spending one costs.
+pub const METERED: u64 = KEYS / 2 + 2;
+
 /// Key number `i` (below [`KEYS`]) in the default format, its characters picked by a
 /// SHA-512 of `i`: prefixes are spread like random ones (no two of the million collide),
 /// so the file has the shape a real store has.
@@ -43,12 +48,19 @@ pub fn key(i: u64) -> String {
 /// The stored record of key number `i`, created at `created`.
 pub fn record(hashers: &Hashers, i: u64, created: OffsetDateTime) -> ApiKey {
     let key = key(i);
-    ApiKey::new(
+    let mut record = ApiKey::new(
         &key[..8],
         hashers.hash(key.as_bytes()).expect("SHA-512 hashes"),
         format!("bench key {i}"),
         created,
-    )
+    );
+    if i == RATED {
+        record.rate_limit = Some("1000000000/s".parse::<RateLimit>().expect("a rate limit"));
+    }
+    if i == METERED {
+        record.credits = Some(Credits::new(MAX_CREDITS, created).expect("credits in range"));
+    }
+    record
 }
 
 /// How a build went.
@@ -103,11 +115,17 @@ pub fn build(path: &Path) -> Result<Built, Box<dyn std::error::Error>> {
 /// stderr).
 pub fn ensure(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     // The store is dropped at the end of the statement: a file is open once per process.
+    // A store built before the limited keys existed is rebuilt.
     let complete = path.exists()
-        && RedbStore::open_existing(path)
-            .ok()
-            .and_then(|store| store.len().ok())
-            == Some(KEYS);
+        && RedbStore::open_existing(path).ok().is_some_and(|store| {
+            let metered = &key(METERED)[..8];
+            store.len().ok() == Some(KEYS)
+                && tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .ok()
+                    .and_then(|rt| rt.block_on(store.get(metered)).ok().flatten())
+                    .is_some_and(|record| record.credits.is_some())
+        });
     if complete {
         return Ok(());
     }

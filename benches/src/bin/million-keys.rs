@@ -1,5 +1,6 @@
 //! Builds the benchmark store of a million keys (if missing or incomplete) and prints one
-//! valid key of it as `key: …`, for `benches/http.sh`.
+//! valid key of it as `key: …` (and one with a rate limit, one with credits), for
+//! `benches/http.sh`.
 //!
 //! `million-keys [PATH]` (default `target/bench-data/million.redb`, or
 //! `$APIKEYS_BENCH_STORE`).
@@ -15,5 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     million::ensure(&path)?;
     println!("store: {}", path.display());
     println!("key: {}", million::key(million::KEYS / 2 + 12_345));
+    println!("rated key: {}", million::key(million::RATED));
+    println!("metered key: {}", million::key(million::METERED));
     Ok(())
 }
