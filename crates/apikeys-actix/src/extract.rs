@@ -106,21 +106,19 @@ impl<S: Scopes> FromRequest for Verified<S> {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
         Box::pin(async move {
-            match resolve::<S>(&request, Presence::Required).await? {
-                Some(key) => Ok(Self {
+            if let Some(key) = resolve::<S>(&request, Presence::Required).await? {
+                return Ok(Self {
                     key,
                     scopes: PhantomData,
-                }),
-                None => {
-                    let earlier = request.extensions().get::<VerifiedKey>().cloned();
-                    let rejection = config_for(&request)?.error(
-                        Denial::Missing.into(),
-                        request.head(),
-                        earlier.as_ref(),
-                    );
-                    Err(rejection.into())
-                }
+                });
             }
+            let earlier = request.extensions().get::<VerifiedKey>().cloned();
+            let rejection = config_for(&request)?.error(
+                Denial::Missing.into(),
+                request.head(),
+                earlier.as_ref(),
+            );
+            Err(rejection.into())
         })
     }
 }

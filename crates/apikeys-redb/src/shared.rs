@@ -77,13 +77,13 @@ pub(crate) fn shared_for(
         spending: Spending::default(),
     });
     let (stop, stopped) = mpsc::channel::<()>();
-    let flushed = Arc::clone(&shared);
+    let for_thread = Arc::clone(&shared);
     let flusher = std::thread::Builder::new()
         .name("apikeys-redb-flush".to_owned())
         .spawn(move || {
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(flush_interval) {
                 // A failed flush keeps its slots pending: the next one retries them.
-                let _ = flush(&flushed);
+                let _ = flush(&for_thread);
             }
         })
         // Without the thread (the system refused one), spending is still written on drop.
