@@ -107,9 +107,11 @@ async fn main() -> ExitCode {
         admin_key.key.expose_secret()
     );
     println!();
-    println!("Or with the apikeys command (stop this server first: a redb file is open in one");
-    println!("process at a time):");
-    println!("  cargo run -p apikeys-cli -- --store {STORE} list");
+    println!("or with the apikeys command, through the admin (the server keeps the redb file):");
+    println!(
+        "  APIKEYS_ADMIN_KEY={} cargo run -p apikeys-cli -- --server http://{addr}/admin list",
+        admin_key.key.expose_secret()
+    );
     println!();
     announce(addr);
     drop(created);
