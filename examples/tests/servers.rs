@@ -287,6 +287,15 @@ fn quickstart_creates_a_key_and_serves_it() {
     let refused = server.get("/admin/api/keys", &[("Authorization", &api_key(&key))]);
     assert_eq!(refused.status, 403, "{refused:?}");
     assert_eq!(server.get("/admin/login", &[]).status, 200);
+    let remote = format!(
+        "APIKEYS_ADMIN_KEY={admin_key} cargo run -p apikeys-cli -- --server http://{}/admin list",
+        server.addr
+    );
+    assert!(
+        server.output.iter().any(|line| line.trim() == remote),
+        "the command's --server line: {:?}",
+        server.output
+    );
     drop(server);
 
     // A second run replaces its key (the first one's plaintext is gone) and says so.
