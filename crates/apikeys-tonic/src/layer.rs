@@ -163,13 +163,26 @@ where
                 }
                 Err(error) => {
                     let status = denial_status(&error);
-                    // The core has logged the reason; this names the call it refused.
-                    tracing::debug!(
-                        path = request.uri().path(),
-                        reason = error.denial().map(Denial::code),
-                        code = ?status.code(),
-                        "gRPC call refused"
-                    );
+                    // The one line per refused call (the core logs denials at debug only):
+                    // the gRPC code, not an HTTP status, is what the client saw.
+                    let prefix = config.keys.presented_prefix(request.headers(), None);
+                    let path = request.uri().path();
+                    match error.denial() {
+                        Some(denial) => tracing::info!(
+                            reason = denial.code(),
+                            prefix,
+                            path,
+                            code = ?status.code(),
+                            "gRPC call refused"
+                        ),
+                        None => tracing::warn!(
+                            %error,
+                            prefix,
+                            path,
+                            code = ?status.code(),
+                            "gRPC call refused"
+                        ),
+                    }
                     Ok(status.into_http())
                 }
             }

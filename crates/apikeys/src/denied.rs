@@ -81,17 +81,60 @@ impl ApiKeys {
     {
         let prefix = match verified {
             Some(key) => Some(key.prefix().to_owned()),
-            None => match self.extractor().extract(headers, query) {
-                Ok(Some(key)) => self.format().parse(&key).map(|k| k.prefix().to_owned()),
-                Ok(None) | Err(_) => None,
-            },
+            None => self.presented_prefix(headers, query),
         };
-        DeniedRequest {
+        let denied = DeniedRequest {
             method: method.to_owned(),
             path: path.to_owned(),
             prefix,
             error,
             challenge: Arc::clone(self.extractor().challenge()),
+        };
+        denied.log();
+        denied
+    }
+}
+
+impl ApiKeys {
+    /// The prefix (public id) of the key a request presents, when it presents one in the
+    /// configured format: what a refusal's log line names, since the secret never is.
+    pub fn presented_prefix<H>(&self, headers: &H, query: Option<&str>) -> Option<String>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        match self.extractor().extract(headers, query) {
+            Ok(Some(key)) => self.format().parse(&key).map(|k| k.prefix().to_owned()),
+            Ok(None) | Err(_) => None,
+        }
+    }
+}
+
+impl DeniedRequest {
+    /// The one line per refused request, for operators: built here because every adapter
+    /// builds a `DeniedRequest` for every refusal, and only here are the method, path and
+    /// status known together. A refusal is routine (`info`); a failure to decide (503) is
+    /// `warn`, the cause having been logged at `error` where it happened.
+    fn log(&self) {
+        let status = self.error.response().status;
+        let prefix = self.prefix.as_deref();
+        let (method, path) = (self.method.as_str(), self.path.as_str());
+        match self.error.denial() {
+            Some(denial) => tracing::info!(
+                reason = denial.code(),
+                prefix,
+                method,
+                path,
+                status,
+                "request refused"
+            ),
+            None => tracing::warn!(
+                error = %self.error,
+                prefix,
+                method,
+                path,
+                status,
+                "request refused"
+            ),
         }
     }
 }

@@ -101,6 +101,19 @@ pub enum KeySourceKind<'a> {
     },
 }
 
+/// Where the key is read from, for a log line: `Authorization: Api-Key`,
+/// `header x-api-key`, `cookie api_key`, `query api_key`.
+impl std::fmt::Display for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Repr::Authorization { scheme } => write!(f, "Authorization: {scheme}"),
+            Repr::Header(name) => write!(f, "header {name}"),
+            Repr::Cookie(name) => write!(f, "cookie {name}"),
+            Repr::Query(name) => write!(f, "query {name}"),
+        }
+    }
+}
+
 impl KeySource {
     /// `Authorization: <scheme> <key>`: the scheme matches ASCII-case-insensitively and is
     /// followed by exactly one space; the rest is the key as-is.

@@ -318,11 +318,13 @@ impl VerifiedKey {
 }
 
 /// Logs a refusal once, in one format, wherever it is decided: the reason code (never the
-/// key) and, when known, the key's public prefix.
+/// key) and, when known, the key's public prefix. A denial is `debug` here: behind an HTTP
+/// adapter the request's own line ([`DeniedRequest`](crate::DeniedRequest), `info`) says it
+/// with the method, path and status. A failure is `error` here, with its cause.
 pub(crate) fn log_refusal(error: &VerifyError, prefix: Option<&str>) {
     match error {
         VerifyError::Denied(denial) | VerifyError::Limited { denial, .. } => {
-            tracing::info!(reason = denial.code(), prefix, "API key denied");
+            tracing::debug!(reason = denial.code(), prefix, "API key denied");
         }
         VerifyError::Overloaded => {
             tracing::warn!(
