@@ -50,11 +50,11 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the log subscriber: `RUST_LOG` (default `info`), on stderr so stdout keeps the
-/// printed address and key for scripts.
+/// Installs the log subscriber: `RUST_LOG` (default `info`, with sqlx's per-start notices
+/// at `warn` only), on stderr so stdout keeps the printed address and key for scripts.
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -188,7 +188,8 @@ pub async fn prepare_and_bind(
 /// The start-up log line: where, which key sources (never a key; not the store location,
 /// which may be a database URL with a password in it).
 pub fn log_start(name: &str, args: &ServerArgs, addr: SocketAddr) {
-    let sources = format!("{:?}", args.sources());
+    let sources: Vec<String> = args.sources().iter().map(ToString::to_string).collect();
+    let sources = sources.join(", ");
     tracing::info!(
         server = name,
         %addr,

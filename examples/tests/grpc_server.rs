@@ -140,8 +140,11 @@ async fn grpc_server_serves_health_behind_keys() {
         "started",
         "--scope",
         WATCH_SCOPE,
+        "--log-format",
+        "json",
     ];
-    let server = Server::start(GRPC_SERVER, &args, dir.path());
+    let log = dir.path().join("server.log");
+    let server = Server::start_logging_to(GRPC_SERVER, &args, dir.path(), &log);
     let channel = channel(&server).await;
     let mut health = HealthClient::new(channel.clone());
 
@@ -187,6 +190,41 @@ async fn grpc_server_serves_health_behind_keys() {
     );
     let refused = list_services(channel, None).await.expect_err("no key");
     assert_eq!(refused.code(), Code::Unauthenticated);
+    drop(server);
+    check_refusals_logged(&log, &keys, &wrong, &started);
+}
+
+/// One `gRPC call refused` line per refused call, with its reason, the key's prefix and
+/// the gRPC code; never a secret.
+fn check_refusals_logged(log: &Path, keys: &Keys, wrong: &str, started: &str) {
+    let text = std::fs::read_to_string(log).expect("read log");
+    let refused: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("JSON line"))
+        .filter(|event| event["fields"]["message"] == "gRPC call refused")
+        .map(|event| event["fields"].clone())
+        .collect();
+    let prefix = |key: &str| key.split('.').next().map(str::to_owned);
+    for (reason, prefix) in [
+        ("missing", None),
+        ("revoked", prefix(&keys.revoked)),
+        ("invalid_secret", prefix(wrong)),
+        ("insufficient_scope", prefix(&keys.plain)),
+    ] {
+        assert!(
+            refused.iter().any(|fields| fields["reason"] == reason
+                && fields["prefix"].as_str() == prefix.as_deref()
+                && fields["path"]
+                    .as_str()
+                    .is_some_and(|path| path.starts_with("/grpc."))),
+            "no {reason} line in {text}"
+        );
+    }
+    assert_eq!(refused.len(), 5, "one line per refused call: {text}");
+    for key in [&keys.plain, &keys.watcher, &keys.revoked, wrong, started] {
+        let (_, secret) = key.rsplit_once('.').expect("prefix.secret");
+        assert!(!text.contains(secret), "a secret is in the log: {text}");
+    }
 }
 
 #[tokio::test]

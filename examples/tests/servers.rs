@@ -609,8 +609,10 @@ fn servers_mount_the_admin() {
 }
 
 /// What an operator reads: with `--log-format json` every stderr line is a JSON event, the
-/// start-up line names the server and its address, a refused key is logged with its reason
-/// and prefix, and no secret the run used appears anywhere in the output.
+/// start-up line names the server and its address, every refused request is one line with
+/// its reason, the key's prefix (when the key parses), method, path and status, every admin
+/// action is one line with the action and the admin key as actor, and no secret the run used
+/// appears anywhere in the output.
 fn check_logs(binary: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = dir.path().join("keys.redb");
@@ -625,38 +627,53 @@ fn check_logs(binary: &str) {
             "127.0.0.1:0",
             "--log-format",
             "json",
+            "--create-key",
+            "admin",
+            "--scope",
+            "apikeys:admin",
         ],
         dir.path(),
         &log,
     );
+    let admin = server.created_key();
     let mut wrong = plain.clone();
     let last = if wrong.ends_with('A') { 'B' } else { 'A' };
     wrong.pop();
     wrong.push(last);
-    assert_eq!(
-        server
-            .get("/ping", &[("Authorization", &api_key(&plain))])
-            .status,
-        200
+    let status = |path: &str, key: Option<&str>| {
+        let header = key.map(api_key);
+        let headers: Vec<(&str, &str)> = header
+            .iter()
+            .map(|value| ("Authorization", value.as_str()))
+            .collect();
+        server.get(path, &headers).status
+    };
+    assert_eq!(status("/ping", Some(&plain)), 200);
+    assert_eq!(status("/ping", Some(&wrong)), 401);
+    assert_eq!(status("/ping", None), 401);
+    assert_eq!(status("/heroes", Some(&plain)), 403);
+    assert_eq!(status("/heroes", Some(&hero)), 200);
+    // Admin actions: a key made through the JSON API, then disabled.
+    let auth = api_key(&admin);
+    let made = server.post_json(
+        "/admin/api/keys",
+        &[("Authorization", &auth)],
+        r#"{"name":"made by the admin"}"#,
     );
-    assert_eq!(
-        server
-            .get("/ping", &[("Authorization", &api_key(&wrong))])
-            .status,
-        401
+    assert_eq!(made.status, 201, "{binary}: {made:?}");
+    let made = made.json();
+    let made_key = made["key"].as_str().expect("key").to_owned();
+    let made_prefix = made["record"]["prefix"]
+        .as_str()
+        .expect("prefix")
+        .to_owned();
+    let disabled = server.post_json(
+        &format!("/admin/api/keys/{made_prefix}/disable"),
+        &[("Authorization", &auth)],
+        "{}",
     );
-    assert_eq!(
-        server
-            .get("/heroes", &[("Authorization", &api_key(&plain))])
-            .status,
-        403
-    );
-    assert_eq!(
-        server
-            .get("/heroes", &[("Authorization", &api_key(&hero))])
-            .status,
-        200
-    );
+    assert_eq!(disabled.status, 200, "{binary}: {disabled:?}");
+    assert_eq!(status("/ping", Some(&made_key)), 401);
     drop(server);
 
     let text = std::fs::read_to_string(&log).expect("read log");
@@ -666,29 +683,69 @@ fn check_logs(binary: &str) {
             serde_json::from_str(line).unwrap_or_else(|_| panic!("{binary}: not JSON: {line}"))
         })
         .collect();
-    let message =
-        |event: &serde_json::Value| event["fields"]["message"].as_str().map(str::to_owned);
-    let started = events
-        .iter()
-        .find(|event| message(event).as_deref() == Some("server started"))
-        .unwrap_or_else(|| panic!("{binary}: no start-up line in {text}"));
+    let with_message = |wanted: &str| -> Vec<&serde_json::Value> {
+        events
+            .iter()
+            .filter(|event| event["fields"]["message"].as_str() == Some(wanted))
+            .map(|event| &event["fields"])
+            .collect()
+    };
+    let started = with_message("server started");
     assert!(
-        started["fields"]["addr"]
+        started.first().is_some_and(|fields| fields["addr"]
             .as_str()
-            .is_some_and(|addr| addr.starts_with("127.0.0.1:")),
-        "{binary}: {started}"
+            .is_some_and(|addr| addr.starts_with("127.0.0.1:"))),
+        "{binary}: no start-up line with the address in {text}"
     );
-    let denied: Vec<&serde_json::Value> = events
-        .iter()
-        .filter(|event| message(event).as_deref() == Some("API key denied"))
-        .collect();
+    assert_eq!(
+        started[0]["sources"], "Authorization: Api-Key",
+        "{binary}: {text}"
+    );
+    let refused = with_message("request refused");
+    let refusal = |reason: &str, path: &str, status: u64, prefix: Option<&str>| {
+        refused.iter().any(|fields| {
+            fields["reason"] == reason
+                && fields["method"] == "GET"
+                && fields["path"] == path
+                && fields["status"] == status
+                && fields["prefix"].as_str() == prefix
+        })
+    };
+    let prefix = |key: &str| key.split('.').next().map(str::to_owned);
+    let plain_prefix = prefix(&plain);
     assert!(
-        denied.iter().any(|event| event["fields"]["prefix"]
-            .as_str()
-            .is_some_and(|prefix| !prefix.is_empty() && wrong.contains(prefix))),
-        "{binary}: no denial line with the key's prefix in {text}"
+        refusal("invalid_secret", "/ping", 401, plain_prefix.as_deref()),
+        "{binary}: no invalid_secret line with the key's prefix in {text}"
     );
-    for secret in [&plain, &wrong, &hero] {
+    assert!(
+        refusal("missing", "/ping", 401, None),
+        "{binary}: no missing line in {text}"
+    );
+    assert!(
+        refusal(
+            "insufficient_scope",
+            "/heroes",
+            403,
+            plain_prefix.as_deref()
+        ),
+        "{binary}: no insufficient_scope line in {text}"
+    );
+    assert!(
+        refusal("disabled", "/ping", 401, Some(&made_prefix)),
+        "{binary}: no disabled line in {text}"
+    );
+    assert_eq!(refused.len(), 4, "{binary}: one line per refusal: {text}");
+    let changes = with_message("API key change");
+    let admin_prefix = prefix(&admin);
+    for action in ["created", "disabled"] {
+        assert!(
+            changes.iter().any(|fields| fields["action"] == action
+                && fields["prefix"] == made_prefix.as_str()
+                && fields["actor"].as_str() == admin_prefix.as_deref()),
+            "{binary}: no {action} line by the admin in {text}"
+        );
+    }
+    for secret in [&plain, &wrong, &hero, &admin, &made_key] {
         let (_, tail) = secret.rsplit_once('.').expect("prefix.secret");
         assert!(
             !text.contains(tail),
@@ -702,4 +759,104 @@ fn servers_log_json_lines_without_secrets() {
     for binary in SERVERS {
         check_logs(binary);
     }
+}
+
+/// A store outage is logged where it happens, once per failed lookup with its cause at
+/// `error`, and once more as the refused request (503) — in every server.
+#[test]
+fn servers_log_a_store_failure() {
+    use apikeys_postgres::testing::TestSchema;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for binary in SERVERS {
+        let schema = runtime.block_on(TestSchema::new());
+        let url = schema.url_with_schema();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("server.log");
+        let server = Server::start_logging_to(
+            binary,
+            &[
+                "--store",
+                &url,
+                "--addr",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+            ],
+            dir.path(),
+            &log,
+        );
+        // The table goes away under the running server: every lookup now fails.
+        runtime.block_on(schema.execute("ALTER TABLE apikeys RENAME TO apikeys_gone"));
+        let key = format!("Zz9Zz9Zz.{}", "Q".repeat(32));
+        let ping = server.get("/ping", &[("Authorization", &api_key(&key))]);
+        assert_eq!(ping.status, 503, "{binary}: {ping:?}");
+        drop(server);
+
+        let text = std::fs::read_to_string(&log).expect("read log");
+        let events: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("JSON line"))
+            .collect();
+        let failed = events.iter().find(|event| {
+            event["fields"]["message"] == "API key verification failed" && event["level"] == "ERROR"
+        });
+        let failed = failed.unwrap_or_else(|| panic!("{binary}: no store failure line: {text}"));
+        assert_eq!(failed["fields"]["prefix"], "Zz9Zz9Zz", "{binary}: {failed}");
+        assert!(
+            failed["fields"]["error"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty()),
+            "{binary}: the cause is missing: {failed}"
+        );
+        assert!(
+            events.iter().any(|event| {
+                event["fields"]["message"] == "request refused"
+                    && event["fields"]["status"] == 503
+                    && event["fields"]["path"] == "/ping"
+            }),
+            "{binary}: no 503 request line: {text}"
+        );
+        assert!(
+            !text.contains(&"Q".repeat(32)),
+            "{binary}: the secret is in the log"
+        );
+    }
+}
+
+/// quickstart logs like the servers: a start-up line, and a line per refused request.
+#[test]
+fn quickstart_logs_its_start_and_refusals() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("quickstart.log");
+    let server = Server::start_logging_to(
+        env!("CARGO_BIN_EXE_quickstart"),
+        &["--addr", "127.0.0.1:0", "--log-format", "json"],
+        dir.path(),
+        &log,
+    );
+    let key = server.created_key();
+    assert_eq!(server.get("/heroes", &[]).status, 401);
+    drop(server);
+    let text = std::fs::read_to_string(&log).expect("read log");
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON line"))
+        .collect();
+    let message = |event: &&serde_json::Value| event["fields"]["message"].clone();
+    assert!(
+        events.iter().any(|e| message(&e) == "server started"),
+        "{text}"
+    );
+    assert!(
+        events.iter().any(|e| message(&e) == "request refused"
+            && e["fields"]["reason"] == "missing"
+            && e["fields"]["path"] == "/heroes"),
+        "{text}"
+    );
+    let (_, secret) = key.rsplit_once('.').expect("prefix.secret");
+    assert!(!text.contains(secret), "the key is in the log: {text}");
 }

@@ -135,6 +135,16 @@ impl TestSchema {
         options(&self.url).options([("search_path", self.name.as_str())])
     }
 
+    /// Runs `sql` in this schema, e.g. to break the table under a running server.
+    pub async fn execute(&self, sql: &str) {
+        let pool = self.pool().await;
+        sqlx::raw_sql(sql)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|error| panic!("{sql}: {error}"));
+        pool.close().await;
+    }
+
     /// A new pool (as a separate server of a fleet would have).
     pub async fn pool(&self) -> PgPool {
         PgPoolOptions::new()

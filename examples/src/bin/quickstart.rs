@@ -11,7 +11,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use apikeys::{ApiKeys, Error, ListQuery, NewKey};
-use apikeys_examples::{HEROES_SCOPE, announce, axum_app, print_created_key};
+use apikeys_examples::{
+    HEROES_SCOPE, LogFormat, announce, axum_app, init_logging, print_created_key,
+};
 use apikeys_redb::RedbStore;
 use clap::Parser;
 
@@ -29,11 +31,16 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8000", value_name = "IP:PORT")]
     addr: SocketAddr,
+    /// Log line format on stderr: `text` for people, `json` for log shippers. `RUST_LOG`
+    /// filters them (default `info`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    init_logging(args.log_format);
     let store = match RedbStore::open(STORE) {
         Ok(store) => store,
         Err(error) => {
@@ -114,6 +121,7 @@ async fn main() -> ExitCode {
     );
     println!();
     announce(addr);
+    tracing::info!(server = "quickstart", %addr, store = STORE, "server started");
     drop(created);
     drop(admin_key);
     let served = axum::serve(listener, axum_app::router(keys))

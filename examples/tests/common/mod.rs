@@ -94,6 +94,11 @@ impl Server {
     pub(crate) fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
         get(self.addr, path, headers)
     }
+
+    /// `POST path` with `headers` and a JSON `body`.
+    pub(crate) fn post_json(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+        send(self.addr, "POST", path, headers, Some(body))
+    }
 }
 
 impl Drop for Server {
@@ -127,15 +132,33 @@ impl Response {
 /// One HTTP/1.1 request on a fresh connection (`Connection: close`, so the body ends
 /// with the connection).
 pub(crate) fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response {
+    send(addr, "GET", path, headers, None)
+}
+
+/// One request with any method, and a JSON body when given.
+fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Response {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.extend([*name, ": ", *value, "\r\n"]);
     }
-    request.push_str("\r\n");
+    if let Some(body) = body {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    } else {
+        request.push_str("\r\n");
+    }
     stream.write_all(request.as_bytes()).expect("send");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("receive");
