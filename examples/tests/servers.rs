@@ -673,6 +673,8 @@ fn check_logs(binary: &str) {
         "{}",
     );
     assert_eq!(disabled.status, 200, "{binary}: {disabled:?}");
+    let not_admin = server.get("/admin/api/keys", &[("Authorization", &api_key(&hero))]);
+    assert_eq!(not_admin.status, 403, "{binary}: {not_admin:?}");
     assert_eq!(status("/ping", Some(&made_key)), 401);
     drop(server);
 
@@ -734,7 +736,16 @@ fn check_logs(binary: &str) {
         refusal("disabled", "/ping", 401, Some(&made_prefix)),
         "{binary}: no disabled line in {text}"
     );
-    assert_eq!(refused.len(), 4, "{binary}: one line per refusal: {text}");
+    assert!(
+        refused
+            .iter()
+            .any(|fields| fields["reason"] == "insufficient_scope"
+                && fields["path"]
+                    .as_str()
+                    .is_some_and(|path| path == "/admin/api/keys")),
+        "{binary}: no line for the admin's refusal in {text}"
+    );
+    assert_eq!(refused.len(), 5, "{binary}: one line per refusal: {text}");
     let changes = with_message("API key change");
     let admin_prefix = prefix(&admin);
     for action in ["created", "disabled"] {

@@ -50,7 +50,21 @@ impl Admin {
             Ok(verified) => Ok(Acting {
                 keys: self.acting(verified.prefix()),
             }),
-            Err(error) => Err(reply::denial(&error)),
+            Err(error) => {
+                // The same request line as a refusal by the adapters (and no key in it),
+                // with the path as the client sent it, mount included.
+                let path = crate::routes::relative(&self.inner.mount, &request.path);
+                let path = format!("{}{path}", self.inner.mount);
+                let denied = self.inner.keys.denied_request(
+                    error,
+                    request.method.as_str(),
+                    &path,
+                    None,
+                    &request.headers,
+                    request.query.as_deref(),
+                );
+                Err(reply::denial(denied.error()))
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use crate::{api, openapi, pages, views};
 
 /// The path below the mount: `/admin/keys/P` → `/keys/P`. A path not under the mount was
 /// already stripped by a nesting router (axum's `nest_service` does) and is taken as is.
-fn relative<'a>(mount: &str, path: &'a str) -> &'a str {
+pub(crate) fn relative<'a>(mount: &str, path: &'a str) -> &'a str {
     if mount.is_empty() {
         return path;
     }
