@@ -679,6 +679,17 @@ fn check_logs(binary: &str) {
     drop(server);
 
     let text = std::fs::read_to_string(&log).expect("read log");
+    check_log_lines(
+        binary,
+        &text,
+        &[&plain, &wrong, &hero, &admin, &made_key],
+        &made_prefix,
+    );
+}
+
+/// The lines [`check_logs`] expects; `keys` are the plain, wrong, hero, admin and made keys.
+fn check_log_lines(binary: &str, text: &str, keys: &[&String; 5], made_prefix: &str) {
+    let [plain, _wrong, _hero, admin, _made] = *keys;
     let events: Vec<serde_json::Value> = text
         .lines()
         .map(|line| {
@@ -714,7 +725,7 @@ fn check_logs(binary: &str) {
         })
     };
     let prefix = |key: &str| key.split('.').next().map(str::to_owned);
-    let plain_prefix = prefix(&plain);
+    let plain_prefix = prefix(plain);
     assert!(
         refusal("invalid_secret", "/ping", 401, plain_prefix.as_deref()),
         "{binary}: no invalid_secret line with the key's prefix in {text}"
@@ -733,7 +744,7 @@ fn check_logs(binary: &str) {
         "{binary}: no insufficient_scope line in {text}"
     );
     assert!(
-        refusal("disabled", "/ping", 401, Some(&made_prefix)),
+        refusal("disabled", "/ping", 401, Some(made_prefix)),
         "{binary}: no disabled line in {text}"
     );
     assert!(
@@ -747,16 +758,16 @@ fn check_logs(binary: &str) {
     );
     assert_eq!(refused.len(), 5, "{binary}: one line per refusal: {text}");
     let changes = with_message("API key change");
-    let admin_prefix = prefix(&admin);
+    let admin_prefix = prefix(admin);
     for action in ["created", "disabled"] {
         assert!(
             changes.iter().any(|fields| fields["action"] == action
-                && fields["prefix"] == made_prefix.as_str()
+                && fields["prefix"] == made_prefix
                 && fields["actor"].as_str() == admin_prefix.as_deref()),
             "{binary}: no {action} line by the admin in {text}"
         );
     }
-    for secret in [&plain, &wrong, &hero, &admin, &made_key] {
+    for secret in keys {
         let (_, tail) = secret.rsplit_once('.').expect("prefix.secret");
         assert!(
             !text.contains(tail),

@@ -167,21 +167,22 @@ where
                     // the gRPC code, not an HTTP status, is what the client saw.
                     let prefix = config.keys.presented_prefix(request.headers(), None);
                     let path = request.uri().path();
-                    match error.denial() {
-                        Some(denial) => tracing::info!(
+                    if let Some(denial) = error.denial() {
+                        tracing::info!(
                             reason = denial.code(),
                             prefix,
                             path,
                             code = ?status.code(),
                             "gRPC call refused"
-                        ),
-                        None => tracing::warn!(
+                        );
+                    } else {
+                        tracing::warn!(
                             %error,
                             prefix,
                             path,
                             code = ?status.code(),
                             "gRPC call refused"
-                        ),
+                        );
                     }
                     Ok(status.into_http())
                 }

@@ -118,23 +118,24 @@ impl DeniedRequest {
         let status = self.error.response().status;
         let prefix = self.prefix.as_deref();
         let (method, path) = (self.method.as_str(), self.path.as_str());
-        match self.error.denial() {
-            Some(denial) => tracing::info!(
+        if let Some(denial) = self.error.denial() {
+            tracing::info!(
                 reason = denial.code(),
                 prefix,
                 method,
                 path,
                 status,
                 "request refused"
-            ),
-            None => tracing::warn!(
+            );
+        } else {
+            tracing::warn!(
                 error = %self.error,
                 prefix,
                 method,
                 path,
                 status,
                 "request refused"
-            ),
+            );
         }
     }
 }

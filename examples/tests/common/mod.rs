@@ -152,10 +152,13 @@ fn send(
         request.extend([*name, ": ", *value, "\r\n"]);
     }
     if let Some(body) = body {
-        request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        ));
+        let length = body.len().to_string();
+        request.extend([
+            "Content-Type: application/json\r\nContent-Length: ",
+            &length,
+            "\r\n\r\n",
+            body,
+        ]);
     } else {
         request.push_str("\r\n");
     }
