@@ -21,6 +21,7 @@ use crate::policy::KeyPolicy;
 use crate::query::ListQuery;
 use crate::record::{ApiKey, NewKey};
 use crate::store::{KeyStore, Page, StoreError};
+use crate::telemetry::Verification;
 use crate::validation::to_stored_precision;
 use crate::verify::{Denial, VerifiedKey, VerifyError, log_refusal};
 
@@ -178,6 +179,7 @@ impl ApiKeysBuilder {
             .last_used
             .filter(|_| self.store.capabilities().last_used)
             .map(Uses::new);
+        crate::telemetry::describe();
         ApiKeys {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -342,6 +344,7 @@ impl ApiKeys {
         scopes: &[&str],
         route: &RouteLimits,
     ) -> Result<VerifiedKey, VerifyError> {
+        let timed = Verification::start();
         let result = match self.check(key, scopes).await {
             Ok(verified) => self.enforce_limits(verified, route).await,
             Err(error) => Err(error),
@@ -354,6 +357,7 @@ impl ApiKeys {
             let prefix = self.inner.format.parse(key).map(|k| k.prefix());
             log_refusal(error, prefix);
         }
+        timed.finish(&result);
         result
     }
 
@@ -384,8 +388,10 @@ impl ApiKeys {
     where
         H: HeaderLookup + ?Sized,
     {
-        match self.inner.extractor.extract(headers, query) {
-            Ok(Some(key)) => Ok(key),
+        // A refusal here is a whole verification; a key found is timed by its verify.
+        let timed = Verification::start();
+        let refused = match self.inner.extractor.extract(headers, query) {
+            Ok(Some(key)) => return Ok(key),
             Ok(None) => {
                 tracing::debug!(reason = "missing", "API key denied");
                 Err(Denial::Missing.into())
@@ -395,7 +401,9 @@ impl ApiKeys {
                 log_refusal(&error, None);
                 Err(error)
             }
-        }
+        };
+        timed.finish(&refused);
+        refused
     }
 
     /// Like [`authenticate`](Self::authenticate), but a request without any key is
