@@ -139,6 +139,7 @@ pub(crate) struct Cache {
 impl Cache {
     pub(crate) fn new(options: &CacheOptions) -> Option<Self> {
         let capacity = NonZeroUsize::new(options.capacity)?;
+        crate::telemetry::describe();
         Some(Self {
             entries: Mutex::new(Entries {
                 records: LruCache::new(capacity),
@@ -175,6 +176,7 @@ impl Cache {
     pub(crate) fn lookup(&self, prefix: &str) -> Lookup {
         if !self.is_usable() {
             self.bypasses.fetch_add(1, Ordering::Relaxed);
+            crate::telemetry::bypass();
             return Lookup::Bypass;
         }
         let mut entries = self.lock();
@@ -182,11 +184,13 @@ impl Cache {
             let record = Arc::clone(record);
             drop(entries);
             self.hits.fetch_add(1, Ordering::Relaxed);
+            crate::telemetry::hit();
             return Lookup::Hit(record);
         }
         let ticket = Ticket(entries.generation);
         drop(entries);
         self.misses.fetch_add(1, Ordering::Relaxed);
+        crate::telemetry::miss();
         Lookup::Miss(ticket)
     }
 
