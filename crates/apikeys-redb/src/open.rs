@@ -139,7 +139,6 @@ impl RedbStoreBuilder {
         // holds it. A store open on the file in this process makes redb refuse (`InUse`).
         let mut db = self.open_existing_db(path)?;
         Self::prepared(&db, path)?;
-        crate::telemetry::describe();
         db.compact()
             .map_err(|e| OpenError::from_redb(path.to_owned(), e))?;
         Ok(())

@@ -70,6 +70,8 @@ pub(crate) fn shared_for(
     {
         return (existing, false);
     }
+    // A new cache: its metric is described to the recorder installed now.
+    crate::telemetry::describe();
     let shared = Arc::new(Shared {
         db,
         cache: Cache::new(cache_capacity),
