@@ -34,6 +34,8 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    // Before the store and the manager exist: they describe their metrics to it.
+    apikeys_examples::install_metrics();
     let store = match RedbStore::open(STORE) {
         Ok(store) => store,
         Err(error) => {
