@@ -21,7 +21,7 @@ use crate::policy::KeyPolicy;
 use crate::query::ListQuery;
 use crate::record::{ApiKey, NewKey};
 use crate::store::{KeyStore, Page, StoreError};
-use crate::telemetry::Verification;
+use crate::telemetry::{Telemetry, Verification};
 use crate::validation::to_stored_precision;
 use crate::verify::{Denial, VerifiedKey, VerifyError, log_refusal};
 
@@ -55,6 +55,8 @@ struct Inner {
     policy: Option<Arc<dyn KeyPolicy>>,
     limits: Limits,
     gate: HashGate,
+    /// Metric handles (feature `metrics`; empty without it).
+    telemetry: Telemetry,
 
     sink: Option<Arc<dyn AuditSink>>,
     /// Last-used times waiting to be written; `None` when not recorded.
@@ -179,7 +181,6 @@ impl ApiKeysBuilder {
             .last_used
             .filter(|_| self.store.capabilities().last_used)
             .map(Uses::new);
-        crate::telemetry::describe();
         ApiKeys {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -189,6 +190,7 @@ impl ApiKeysBuilder {
                 policy: self.policy,
                 limits: self.limits,
                 gate: HashGate::new(capacity, self.hash_check_wait),
+                telemetry: Telemetry::new(),
 
                 sink: self.sink,
                 uses,
@@ -357,7 +359,7 @@ impl ApiKeys {
             let prefix = self.inner.format.parse(key).map(|k| k.prefix());
             log_refusal(error, prefix);
         }
-        timed.finish(&result);
+        timed.finish(&self.inner.telemetry, &result);
         result
     }
 
@@ -402,7 +404,7 @@ impl ApiKeys {
                 Err(error)
             }
         };
-        timed.finish(&refused);
+        timed.finish(&self.inner.telemetry, &refused);
         refused
     }
 

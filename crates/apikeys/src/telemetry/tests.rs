@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
-use super::{LATENCY, VERIFICATIONS, count};
+use super::{LATENCY, OUTCOMES, Telemetry, VERIFICATIONS, index};
 use crate::extract::HeaderLookup;
 use crate::limits::LimiterError;
 use crate::store::StoreError;
@@ -189,34 +189,47 @@ async fn every_outcome_is_counted_under_its_documented_code() {
         VerifyError::Limiter(LimiterError::Timeout(std::time::Duration::from_millis(5))),
         VerifyError::Overloaded,
     ]);
+    let telemetry = Telemetry::new();
     for error in &errors {
-        count(Some(error));
+        assert_eq!(OUTCOMES[index(Some(error))], error.outcome(), "{error:?}");
+        telemetry.count(Some(error));
         let (counted, _) = take(&snapshotter);
         assert_eq!(counted, counts(&[(error.outcome(), 1)]), "{error:?}");
     }
-    count(None);
+    telemetry.count(None);
     assert_eq!(take(&snapshotter).0, counts(&[("granted", 1)]));
 
     let codes: std::collections::BTreeSet<_> = errors.iter().map(VerifyError::outcome).collect();
     assert_eq!(codes.len(), 16, "distinct codes: {codes:?}");
+    assert_eq!(codes.len() + 1, OUTCOMES.len(), "one counter per outcome");
 }
 
-#[test]
-fn the_metrics_are_described_with_their_units() {
+/// Built under a recorder, a manager describes its metrics and registers every outcome, so
+/// that each shows from the start, at 0; it keeps recording there afterwards.
+#[tokio::test]
+async fn the_metrics_are_described_and_registered_when_built() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, || {
-        super::describe();
-        count(None);
-        metrics::histogram!("apikeys_verification_seconds").record(0.5);
-    });
-    let described: HashMap<String, Option<metrics::Unit>> = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
+    let keys = metrics::with_local_recorder(&recorder, || ApiKeys::new(MemoryStore::new()));
+    let snapshot = snapshotter.snapshot().into_vec();
+    let described: HashMap<String, Option<metrics::Unit>> = snapshot
+        .iter()
         .filter(|(_, _, description, _)| description.is_some())
-        .map(|(key, unit, _, _)| (key.key().name().to_owned(), unit))
+        .map(|(key, unit, _, _)| (key.key().name().to_owned(), *unit))
         .collect();
     assert_eq!(described[VERIFICATIONS], Some(metrics::Unit::Count));
     assert_eq!(described[LATENCY], Some(metrics::Unit::Seconds));
+    let registered: Vec<String> = snapshot
+        .iter()
+        .filter(|(key, _, _, value)| {
+            key.key().name() == VERIFICATIONS && *value == DebugValue::Counter(0)
+        })
+        .flat_map(|(key, _, _, _)| key.key().labels().map(|l| l.value().to_owned()))
+        .collect();
+    assert_eq!(registered, OUTCOMES);
+
+    keys.verify("not a key").await.expect_err("malformed");
+    let (counted, samples) = take(&snapshotter);
+    assert_eq!(counted, counts(&[("malformed", 1)]));
+    assert_eq!(samples.len(), 1);
 }
