@@ -295,11 +295,11 @@ fn delete_in(shared: &Shared, prefix: &str, event: &AuditEvent) -> Result<bool, 
 fn stored(shared: &Shared, prefix: &str) -> Result<Option<Arc<ApiKey>>, StoreError> {
     let generation = match shared.cache.get(prefix) {
         Lookup::Hit(record) => {
-            crate::telemetry::hit();
+            shared.metrics.hit();
             return Ok(Some(record));
         }
         Lookup::Miss(generation) => {
-            crate::telemetry::miss();
+            shared.metrics.miss();
             generation
         }
     };
