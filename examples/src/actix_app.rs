@@ -5,14 +5,15 @@ use apikeys::ApiKeys;
 use apikeys_actix::{ApiKeyConfig, Verified};
 
 use crate::body::{HEROES_SCOPE, heroes_body, ping_body, public_body};
+use crate::prometheus::{METRICS_CONTENT_TYPE, render_metrics};
 
 apikeys_actix::scopes!(
     /// What `GET /heroes` requires.
     pub HeroesRead = [HEROES_SCOPE]
 );
 
-/// `GET /public`, `GET /ping` (a key) and `GET /heroes` (a key with `heroes:read`), and
-/// the admin at `/admin`, for `App::configure`.
+/// `GET /public`, `GET /ping` (a key) and `GET /heroes` (a key with `heroes:read`), the
+/// admin at `/admin`, and `GET /metrics` (no key), for `App::configure`.
 pub fn configure(keys: ApiKeys) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config| {
         config
@@ -24,6 +25,7 @@ pub fn configure(keys: ApiKeys) -> impl FnOnce(&mut web::ServiceConfig) {
                 "/public",
                 web::get().to(|| async { HttpResponse::Ok().json(public_body()) }),
             )
+            .route("/metrics", web::get().to(metrics))
             .route("/ping", web::get().to(ping))
             .route("/heroes", web::get().to(heroes));
     }
@@ -31,6 +33,12 @@ pub fn configure(keys: ApiKeys) -> impl FnOnce(&mut web::ServiceConfig) {
 
 async fn ping(key: Verified) -> HttpResponse {
     HttpResponse::Ok().json(ping_body(&key))
+}
+
+async fn metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(METRICS_CONTENT_TYPE)
+        .body(render_metrics())
 }
 
 async fn heroes(_: Verified<HeroesRead>) -> HttpResponse {

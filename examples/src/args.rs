@@ -139,6 +139,8 @@ pub enum StartError {
 /// the key sources. The `--create-key` key is made later, by [`create_startup_key`], once
 /// the address is bound: a server that cannot listen leaves no key behind.
 pub async fn prepare(args: &ServerArgs) -> Result<ApiKeys, StartError> {
+    // Before the store and the manager exist: they describe their metrics to it.
+    crate::install_metrics();
     let store = if args.create_store {
         args.store.open_or_create().await?
     } else {

@@ -3,10 +3,12 @@
 //! The binaries `axum-server`, `actix-server` and `warp-server` serve the same three routes
 //! with the same command line ([`ServerArgs`]); `quickstart` creates a key and serves the
 //! axum routes; `grpc-server` serves the gRPC health service behind keys with the same
-//! command line. This library holds what they share.
+//! command line. This library holds what they share. The HTTP servers also answer
+//! `GET /metrics` (Prometheus text, no key needed): [`install_metrics`].
 
 mod args;
 mod body;
+mod prometheus;
 
 pub mod actix_app;
 pub mod axum_app;
@@ -17,6 +19,7 @@ pub use crate::args::{
     prepare_and_bind, print_created_key,
 };
 pub use crate::body::{HEROES_SCOPE, heroes_body, ping_body, public_body};
+pub use crate::prometheus::{METRICS_CONTENT_TYPE, install_metrics, render_metrics};
 
 /// Prints where the server listens, the line the tests (and people) wait for.
 pub fn announce(addr: std::net::SocketAddr) {

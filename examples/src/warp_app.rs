@@ -4,9 +4,10 @@ use apikeys::{ApiKeys, VerifiedKey};
 use warp::{Filter, Rejection, Reply};
 
 use crate::body::{HEROES_SCOPE, heroes_body, ping_body, public_body};
+use crate::prometheus::{METRICS_CONTENT_TYPE, render_metrics};
 
-/// `GET /public`, `GET /ping` (a key) and `GET /heroes` (a key with `heroes:read`), and
-/// the admin at `/admin`.
+/// `GET /public`, `GET /ping` (a key) and `GET /heroes` (a key with `heroes:read`), the
+/// admin at `/admin`, and `GET /metrics` (no key).
 pub fn routes(
     keys: ApiKeys,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone + Send + Sync + 'static {
@@ -14,11 +15,13 @@ pub fn routes(
     let ping = warp::path!("ping")
         .and(apikeys_warp::verified(keys.clone()))
         .map(|key: VerifiedKey| warp::reply::json(&ping_body(&key)));
+    let metrics = warp::path!("metrics")
+        .map(|| warp::reply::with_header(render_metrics(), "content-type", METRICS_CONTENT_TYPE));
     let admin = apikeys_admin::warp::filter(apikeys_admin::Admin::new(keys.clone()));
     let heroes = warp::path!("heroes")
         .and(apikeys_warp::verified_with_scopes(keys, [HEROES_SCOPE]))
         .map(|_| warp::reply::json(&heroes_body()));
     admin
-        .or(warp::get().and(public.or(ping).or(heroes)))
+        .or(warp::get().and(public.or(metrics).or(ping).or(heroes)))
         .recover(apikeys_warp::recover)
 }

@@ -363,6 +363,7 @@ fn servers_log_a_store_failure() {
             events.iter().any(|event| {
                 event["fields"]["message"] == "request refused"
                     && event["fields"]["status"] == 503
+                    && event["fields"]["reason"] == "store_error"
                     && event["fields"]["path"] == "/ping"
             }),
             "{binary}: no 503 request line: {text}"

@@ -608,3 +608,92 @@ fn servers_mount_the_admin() {
         assert_eq!(server.get("/public", &[]).status, 200, "{binary}");
     }
 }
+
+/// The value of the sample `series` (name and labels, as the text format writes them) in a
+/// `/metrics` body.
+fn sample(body: &str, series: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|value| value.trim().parse().expect("a number"))
+}
+
+fn check_metrics(binary: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("keys.redb");
+    let (plain, _) = create_keys(&store);
+    let store = store.to_str().expect("utf-8 path");
+    let server = Server::start(
+        binary,
+        &["--store", store, "--addr", "127.0.0.1:0"],
+        dir.path(),
+    );
+    let mut wrong = plain.clone();
+    let last = wrong.pop().expect("non-empty");
+    wrong.push(if last == 'a' { 'b' } else { 'a' });
+    for _ in 0..3 {
+        let ping = server.get("/ping", &[("Authorization", &api_key(&plain))]);
+        assert_eq!(ping.status, 200, "{binary}: {ping:?}");
+    }
+    for _ in 0..2 {
+        let refused = server.get("/ping", &[("Authorization", &api_key(&wrong))]);
+        assert_eq!(refused.status, 401, "{binary}: {refused:?}");
+    }
+
+    // No key needed, and scraping verifies nothing.
+    for _ in 0..2 {
+        let metrics = server.get("/metrics", &[]);
+        assert_eq!(metrics.status, 200, "{binary}: {metrics:?}");
+        assert!(
+            metrics
+                .header("content-type")
+                .is_some_and(|t| t.starts_with("text/plain")),
+            "{binary}: {metrics:?}"
+        );
+    }
+    let body = server.get("/metrics", &[]).body;
+    let verifications = |outcome: &str| {
+        sample(
+            &body,
+            &format!("apikeys_verifications_total{{outcome=\"{outcome}\"}}"),
+        )
+    };
+    assert_eq!(verifications("granted"), Some(3.0), "{binary}: {body}");
+    assert_eq!(
+        verifications("invalid_secret"),
+        Some(2.0),
+        "{binary}: {body}"
+    );
+    // Every outcome is there from the start, at 0.
+    assert_eq!(verifications("missing"), Some(0.0), "{binary}: {body}");
+    for described in ["apikeys_verifications_total", "apikeys_cache_lookups_total"] {
+        assert!(
+            body.contains(&format!("# HELP {described} ")),
+            "{binary}: {described} described: {body}"
+        );
+    }
+    assert_eq!(
+        sample(&body, "apikeys_verification_seconds_count"),
+        Some(5.0),
+        "{binary}: {body}"
+    );
+    assert!(
+        body.contains("apikeys_verification_seconds_bucket{le=\"0.001\"}"),
+        "{binary}: {body}"
+    );
+    // The keys were written before the server opened the file: one miss, then hits.
+    let lookups = |result: &str| {
+        sample(
+            &body,
+            &format!("apikeys_cache_lookups_total{{store=\"redb\",result=\"{result}\"}}"),
+        )
+    };
+    assert_eq!(lookups("miss"), Some(1.0), "{binary}: {body}");
+    assert_eq!(lookups("hit"), Some(4.0), "{binary}: {body}");
+}
+
+#[test]
+fn servers_serve_their_metrics() {
+    for binary in SERVERS {
+        check_metrics(binary);
+    }
+}

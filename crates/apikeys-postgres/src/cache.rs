@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 use apikeys::ApiKey;
 use lru::LruCache;
 
+use crate::telemetry::CacheMetrics;
+
 /// How a [`PostgresStore`](crate::PostgresStore) caches records (see the crate's README,
 /// "The record cache").
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +136,8 @@ pub(crate) struct Cache {
     pub(crate) reconnects: AtomicU64,
     /// 0 while no listener is connected.
     pub(crate) listener_pid: AtomicI32,
+    /// The same counts for a metrics recorder (feature `metrics`).
+    metrics: CacheMetrics,
 }
 
 impl Cache {
@@ -152,6 +156,7 @@ impl Cache {
             bypasses: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
             listener_pid: AtomicI32::new(0),
+            metrics: CacheMetrics::new(),
         })
     }
 
@@ -175,6 +180,7 @@ impl Cache {
     pub(crate) fn lookup(&self, prefix: &str) -> Lookup {
         if !self.is_usable() {
             self.bypasses.fetch_add(1, Ordering::Relaxed);
+            self.metrics.bypass();
             return Lookup::Bypass;
         }
         let mut entries = self.lock();
@@ -182,11 +188,13 @@ impl Cache {
             let record = Arc::clone(record);
             drop(entries);
             self.hits.fetch_add(1, Ordering::Relaxed);
+            self.metrics.hit();
             return Lookup::Hit(record);
         }
         let ticket = Ticket(entries.generation);
         drop(entries);
         self.misses.fetch_add(1, Ordering::Relaxed);
+        self.metrics.miss();
         Lookup::Miss(ticket)
     }
 

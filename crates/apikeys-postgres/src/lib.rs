@@ -12,6 +12,7 @@ mod listener;
 mod migrate;
 mod row;
 mod store;
+mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod trigger;

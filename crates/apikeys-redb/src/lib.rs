@@ -12,6 +12,7 @@ mod shared;
 mod spending;
 mod store;
 mod tables;
+mod telemetry;
 mod writes;
 
 pub use crate::error::{OpenError, TooNew};

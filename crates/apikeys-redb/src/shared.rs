@@ -13,11 +13,14 @@ use redb::Database;
 
 use crate::cache::Cache;
 use crate::spending::{Spending, flush};
+use crate::telemetry::CacheMetrics;
 
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) db: Arc<Database>,
     pub(crate) cache: Cache,
+    /// The cache's hits and misses (feature `metrics`).
+    pub(crate) metrics: CacheMetrics,
     /// Held from a write's transaction to its cache update, so the cache sees writes in
     /// commit order (redb admits one writer at a time anyway).
     pub(crate) write_lock: Mutex<()>,
@@ -73,6 +76,7 @@ pub(crate) fn shared_for(
     let shared = Arc::new(Shared {
         db,
         cache: Cache::new(cache_capacity),
+        metrics: CacheMetrics::new(),
         write_lock: Mutex::new(()),
         spending: Spending::default(),
     });

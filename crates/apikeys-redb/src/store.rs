@@ -294,8 +294,14 @@ fn delete_in(shared: &Shared, prefix: &str, event: &AuditEvent) -> Result<bool, 
 /// last flush.
 fn stored(shared: &Shared, prefix: &str) -> Result<Option<Arc<ApiKey>>, StoreError> {
     let generation = match shared.cache.get(prefix) {
-        Lookup::Hit(record) => return Ok(Some(record)),
-        Lookup::Miss(generation) => generation,
+        Lookup::Hit(record) => {
+            shared.metrics.hit();
+            return Ok(Some(record));
+        }
+        Lookup::Miss(generation) => {
+            shared.metrics.miss();
+            generation
+        }
     };
     let txn = shared.db.begin_read().map_err(backend)?;
     let records = txn.open_table(RECORDS).map_err(backend)?;

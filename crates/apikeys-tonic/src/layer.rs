@@ -167,9 +167,10 @@ where
                     // the gRPC code, not an HTTP status, is what the client saw.
                     let prefix = config.keys.presented_prefix(request.headers(), None);
                     let path = request.uri().path();
-                    if let Some(denial) = error.denial() {
+                    let reason = error.outcome();
+                    if error.denial().is_some() {
                         tracing::info!(
-                            reason = denial.code(),
+                            reason,
                             prefix,
                             path,
                             code = ?status.code(),
@@ -177,6 +178,7 @@ where
                         );
                     } else {
                         tracing::warn!(
+                            reason,
                             %error,
                             prefix,
                             path,

@@ -118,17 +118,12 @@ impl DeniedRequest {
         let status = self.error.response().status;
         let prefix = self.prefix.as_deref();
         let (method, path) = (self.method.as_str(), self.path.as_str());
-        if let Some(denial) = self.error.denial() {
-            tracing::info!(
-                reason = denial.code(),
-                prefix,
-                method,
-                path,
-                status,
-                "request refused"
-            );
+        let reason = self.error.outcome();
+        if self.error.denial().is_some() {
+            tracing::info!(reason, prefix, method, path, status, "request refused");
         } else {
             tracing::warn!(
+                reason,
                 error = %self.error,
                 prefix,
                 method,

@@ -22,6 +22,7 @@ mod record;
 mod request;
 mod scopes;
 mod store;
+mod telemetry;
 mod validation;
 mod verify;
 

@@ -21,6 +21,7 @@ use crate::policy::KeyPolicy;
 use crate::query::ListQuery;
 use crate::record::{ApiKey, NewKey};
 use crate::store::{KeyStore, Page, StoreError};
+use crate::telemetry::{Telemetry, Verification};
 use crate::validation::to_stored_precision;
 use crate::verify::{Denial, VerifiedKey, VerifyError, log_refusal};
 
@@ -54,6 +55,8 @@ struct Inner {
     policy: Option<Arc<dyn KeyPolicy>>,
     limits: Limits,
     gate: HashGate,
+    /// Metric handles (feature `metrics`; empty without it).
+    telemetry: Telemetry,
 
     sink: Option<Arc<dyn AuditSink>>,
     /// Last-used times waiting to be written; `None` when not recorded.
@@ -187,6 +190,7 @@ impl ApiKeysBuilder {
                 policy: self.policy,
                 limits: self.limits,
                 gate: HashGate::new(capacity, self.hash_check_wait),
+                telemetry: Telemetry::new(),
 
                 sink: self.sink,
                 uses,
@@ -342,6 +346,7 @@ impl ApiKeys {
         scopes: &[&str],
         route: &RouteLimits,
     ) -> Result<VerifiedKey, VerifyError> {
+        let timed = Verification::start();
         let result = match self.check(key, scopes).await {
             Ok(verified) => self.enforce_limits(verified, route).await,
             Err(error) => Err(error),
@@ -354,6 +359,7 @@ impl ApiKeys {
             let prefix = self.inner.format.parse(key).map(|k| k.prefix());
             log_refusal(error, prefix);
         }
+        timed.finish(&self.inner.telemetry, &result);
         result
     }
 
@@ -384,8 +390,10 @@ impl ApiKeys {
     where
         H: HeaderLookup + ?Sized,
     {
-        match self.inner.extractor.extract(headers, query) {
-            Ok(Some(key)) => Ok(key),
+        // A refusal here is a whole verification; a key found is timed by its verify.
+        let timed = Verification::start();
+        let refused = match self.inner.extractor.extract(headers, query) {
+            Ok(Some(key)) => return Ok(key),
             Ok(None) => {
                 tracing::debug!(reason = "missing", "API key denied");
                 Err(Denial::Missing.into())
@@ -395,7 +403,9 @@ impl ApiKeys {
                 log_refusal(&error, None);
                 Err(error)
             }
-        }
+        };
+        timed.finish(&self.inner.telemetry, &refused);
+        refused
     }
 
     /// Like [`authenticate`](Self::authenticate), but a request without any key is

@@ -118,6 +118,22 @@ impl From<Denial> for VerifyError {
 }
 
 impl VerifyError {
+    /// The outcome code for logs and metrics (the `outcome` label of
+    /// `apikeys_verifications_total` with the feature `metrics`): the denial's
+    /// [`Denial::code`] (`rate_limited` and `usage_exceeded` for refusals over a limit),
+    /// else `store_error`, `policy_error`, `task_error`, `limiter_error` or `overloaded`.
+    /// A granted verification's outcome is `granted`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Denied(denial) | Self::Limited { denial, .. } => denial.code(),
+            Self::Store(_) => "store_error",
+            Self::Policy(_) => "policy_error",
+            Self::Task(_) => "task_error",
+            Self::Limiter(_) => "limiter_error",
+            Self::Overloaded => "overloaded",
+        }
+    }
+
     /// The denial reason, if this is a denial.
     pub fn denial(&self) -> Option<Denial> {
         match self {

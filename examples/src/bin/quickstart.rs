@@ -41,6 +41,8 @@ struct Args {
 async fn main() -> ExitCode {
     let args = Args::parse();
     init_logging(args.log_format);
+    // Before the store and the manager exist: they describe their metrics to it.
+    apikeys_examples::install_metrics();
     let store = match RedbStore::open(STORE) {
         Ok(store) => store,
         Err(error) => {
