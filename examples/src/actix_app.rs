@@ -11,8 +11,9 @@ apikeys_actix::scopes!(
     pub HeroesRead = [HEROES_SCOPE]
 );
 
-/// `GET /public`, `GET /ping` (a key) and `GET /heroes` (a key with `heroes:read`), and
-/// the admin at `/admin`, for `App::configure`.
+/// `GET /public`, `GET /private` (a key; the same body as `/public`), `GET /ping` (a key)
+/// and `GET /heroes` (a key with `heroes:read`), and the admin at `/admin`, for
+/// `App::configure`.
 pub fn configure(keys: ApiKeys) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config| {
         config
@@ -23,6 +24,10 @@ pub fn configure(keys: ApiKeys) -> impl FnOnce(&mut web::ServiceConfig) {
             .route(
                 "/public",
                 web::get().to(|| async { HttpResponse::Ok().json(public_body()) }),
+            )
+            .route(
+                "/private",
+                web::get().to(|_: Verified| async { HttpResponse::Ok().json(public_body()) }),
             )
             .route("/ping", web::get().to(ping))
             .route("/heroes", web::get().to(heroes));

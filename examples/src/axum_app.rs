@@ -13,12 +13,13 @@ apikeys_axum::scopes!(
     pub HeroesRead = [HEROES_SCOPE]
 );
 
-/// `GET /public`, `GET /ping` (a key) and `GET /heroes` (a key with `heroes:read`), and
-/// the admin at `/admin`.
+/// `GET /public`, `GET /private` (a key; the same body as `/public`), `GET /ping` (a key)
+/// and `GET /heroes` (a key with `heroes:read`), and the admin at `/admin`.
 pub fn router(keys: ApiKeys) -> Router {
     Router::new()
         .nest_service("/admin", apikeys_admin::Admin::new(keys.clone()))
         .route("/public", get(|| async { Json(public_body()) }))
+        .route("/private", get(|_: Verified| async { Json(public_body()) }))
         .route("/ping", get(ping))
         .route("/heroes", get(heroes))
         .with_state(keys)
