@@ -18,6 +18,7 @@
 #   LIMITS=1 bash benches/http.sh   # also: a rate-limited and a metered key against the plain
 #   SERVERS="axum-server warp-server" bash benches/http.sh
 #   SERVER_CPU=0 CLIENT_CPU=1 (the cores); PIN=0 runs unpinned.
+#   BIN_DIR=/tmp/old bash benches/http.sh   # servers built elsewhere (a before/after pair)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +32,7 @@ PIN=${PIN:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 SERVERS=${SERVERS:-axum-server actix-server warp-server}
+BIN_DIR=${BIN_DIR:-}
 STORE=${APIKEYS_BENCH_STORE:-$ROOT/target/bench-data/million.redb}
 WORK=$(mktemp -d)
 SERVER_PID=
@@ -63,7 +65,10 @@ if [ "$PIN" = 1 ]; then
 fi
 
 cd "$ROOT"
-cargo build --release -q -p apikeys-examples --bin axum-server --bin actix-server --bin warp-server
+if [ -z "$BIN_DIR" ]; then
+    cargo build --release -q -p apikeys-examples --bin axum-server --bin actix-server --bin warp-server
+    BIN_DIR=$ROOT/target/release
+fi
 cargo build --release -q -p apikeys-benches --bin million-keys
 KEYS_OUT=$(APIKEYS_BENCH_STORE="$STORE" ./target/release/million-keys)
 KEY=$(echo "$KEYS_OUT" | sed -n 's/^key: //p')
@@ -71,27 +76,25 @@ RATED=$(echo "$KEYS_OUT" | sed -n 's/^rated key: //p')
 METERED=$(echo "$KEYS_OUT" | sed -n 's/^metered key: //p')
 [ -n "$KEY" ] && [ -n "$RATED" ] && [ -n "$METERED" ] || { echo "no keys from million-keys" >&2; exit 1; }
 
-TICKS=$(getconf CLK_TCK)
-# The server's user + system CPU time so far, in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+# The server's CPU time so far, in ns: the sum over its threads (scheduler statistics).
+cpu_ns() { cat /proc/"$SERVER_PID"/task/*/schedstat | awk '{s += $1} END {printf "%.0f\n", s}'; }
 
-# One wrk run: prints "requests/s server-cpu-%".
+# One wrk run: prints "requests/s server-cpu-% server-cpu-µs-per-request".
 measure() {
     local out before after
-    before=$(cpu_ticks)
+    before=$(cpu_ns)
     out=$("${ON_CLIENT_CORE[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$@")
-    after=$(cpu_ticks)
+    after=$(cpu_ns)
     echo "$out" >>"$WORK/wrk.log"
     if echo "$out" | grep -Eq 'Non-2xx or 3xx responses|Socket errors'; then
         echo "$out" >&2
         echo "wrk saw errors" >&2
         return 1
     fi
-    local rps seconds
-    rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
-    seconds=$(echo "$out" | awk '/ requests in / {sub(/s,$/, "", $5); print $5}')
-    awk -v r="$rps" -v b="$before" -v a="$after" -v t="$TICKS" -v s="$seconds" \
-        'BEGIN {printf "%s %.0f\n", r, 100 * (a - b) / t / s}'
+    echo "$out" | awk -v b="$before" -v a="$after" '
+        / requests in / {n = $1; t = $4; sub(/s,$/, "", t)}
+        /^Requests\/sec:/ {r = $2}
+        END {printf "%s %.0f %.3f\n", r, (a - b) / 1e7 / t, (a - b) / 1e3 / n}'
 }
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
@@ -102,7 +105,7 @@ echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), wrk -t$THREADS -c$CONNECTIONS -d$D
 SUMMARY=$WORK/summary
 for server in $SERVERS; do
     addr=127.0.0.1:$PORT
-    "${ON_SERVER_CORE[@]}" "./target/release/$server" --store "$STORE" --addr "$addr" >"$WORK/$server.log" 2>&1 &
+    "${ON_SERVER_CORE[@]}" "$BIN_DIR/$server" --store "$STORE" --addr "$addr" >"$WORK/$server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 300); do
         grep -q 'listening on' "$WORK/$server.log" && break
@@ -120,18 +123,25 @@ for server in $SERVERS; do
     "${ON_CLIENT_CORE[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "Authorization: Api-Key $KEY" "http://$addr/private" >/dev/null
     opens=
     keyeds=
+    open_cpus=
+    keyed_cpus=
     for run in $(seq "$RUNS"); do
         measure "http://$addr/public" >"$WORK/m"
-        read -r open open_cpu <"$WORK/m"
+        read -r open open_share open_cpu <"$WORK/m"
         measure -H "Authorization: Api-Key $KEY" "http://$addr/private" >"$WORK/m"
-        read -r keyed keyed_cpu <"$WORK/m"
+        read -r keyed keyed_share keyed_cpu <"$WORK/m"
         opens="$opens $open"
         keyeds="$keyeds $keyed"
-        awk -v s="$server" -v n="$run" -v o="$open" -v oc="$open_cpu" -v k="$keyed" -v kc="$keyed_cpu" \
-            'BEGIN {printf "  %-13s run %2d: open %9.0f req/s (cpu %3d %%)  keyed %9.0f req/s (cpu %3d %%)  +%.2f µs  ratio %.3f\n", s, n, o, oc, k, kc, 1e6 / k - 1e6 / o, k / o}'
+        open_cpus="$open_cpus $open_cpu"
+        keyed_cpus="$keyed_cpus $keyed_cpu"
+        awk -v s="$server" -v n="$run" -v o="$open" -v os="$open_share" -v oc="$open_cpu" \
+            -v k="$keyed" -v ks="$keyed_share" -v kc="$keyed_cpu" \
+            'BEGIN {printf "  %-13s run %2d: open %7.0f req/s (cpu %3d %%, %6.3f µs/req)  keyed %7.0f req/s (cpu %3d %%, %6.3f µs/req)  %+6.2f µs  ratio %.3f  cpu %+6.3f µs\n", s, n, o, os, oc, k, ks, kc, 1e6 / k - 1e6 / o, k / o, kc - oc}'
     done
     open=$(echo "$opens" | median)
     keyed=$(echo "$keyeds" | median)
+    open_cpu=$(echo "$open_cpus" | median)
+    keyed_cpu=$(echo "$keyed_cpus" | median)
     extra=
     if [ "$LIMITS" = 1 ]; then
         # The same route with a rate-limited key and with a metered one (limits too high to
@@ -143,12 +153,15 @@ for server in $SERVERS; do
         read -r metered _ <"$WORK/m"
         extra=$(awk -v r="$rated" -v m="$metered" -v k="$keyed" 'BEGIN {printf "  rated/keyed %.2f  metered/keyed %.2f", r / k, m / k}')
     fi
-    awk -v s="$server" -v o="$open" -v k="$keyed" -v e="$extra" \
-        'BEGIN {printf "%-14s %12.0f %12.0f %12.2f %8.3f%s\n", s, o, k, 1e6 / k - 1e6 / o, k / o, e}' >>"$SUMMARY"
+    awk -v s="$server" -v o="$open" -v k="$keyed" -v oc="$open_cpu" -v kc="$keyed_cpu" -v e="$extra" \
+        'BEGIN {printf "%-14s %12.0f %12.0f %10.2f %8.3f %13.3f %13.3f %10.3f %8.3f%s\n", s, o, k, 1e6 / k - 1e6 / o, k / o, oc, kc, kc - oc, oc / kc, e}' >>"$SUMMARY"
     kill "$SERVER_PID"
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
 done
 echo "medians:"
-printf '%-14s %12s %12s %12s %8s\n' server 'open req/s' 'keyed req/s' 'added µs' ratio
+printf '%-14s %12s %12s %10s %8s %13s %13s %10s %8s\n' server 'open req/s' 'keyed req/s' 'added µs' ratio \
+    'open cpu µs' 'keyed cpu µs' 'added cpu' 'cpu ratio'
+echo "(req/s columns: medians of the runs, added = 1e6/keyed - 1e6/open; cpu columns: the"
+echo " server's CPU time per request, medians, added = keyed - open, ratio = open/keyed)"
 cat "$SUMMARY"
