@@ -8,8 +8,11 @@
 # requests/s is the inverse of its time per request: added server time per request =
 # 1e6/keyed - 1e6/open µs. Each server runs RUNS rounds of open then keyed (alternating, so
 # that drift in the machine's load hits both alike); the summary takes the median of each.
-# Every run also reports the server's CPU use, which must be ~100 % for the figures to mean
-# server time (else wrk, or something else, was the bottleneck).
+# Every run also reports the server's CPU share, which must be ~100 % for the req/s figures
+# to mean server time (else wrk, or something else, was the bottleneck), and the server's
+# CPU time per request (its threads' run time from /proc/<pid>/task/*/schedstat over the
+# run, divided by the requests): keyed - open is what a key costs the server even on a
+# busy machine.
 #
 # Target: added time <= 1 µs per request and keyed/open >= 0.90. Exits non-zero only when
 # something fails to run, not on a missed target.
