@@ -1,18 +1,41 @@
 #!/usr/bin/env bash
-# End-to-end throughput of each example server: requests/s of `GET /public` (no key) and
-# `GET /ping` (a valid key, looked up in a redb store of 1,000,000 keys), and their ratio;
-# then /ping with a rate-limited key and with a key holding credits, against the plain key.
-# Target: /ping keeps >= 85% of /public's throughput. Exits non-zero only when something
-# fails to run, not on a missed target.
+# What a key costs a request, end to end, in each example server (axum, actix-web, warp):
+# `GET /public` (no key) against `GET /private` (a valid key, looked up in a redb store of
+# 1,000,000 keys). Both routes answer with the same handler body and the same bytes, so the
+# difference is the key: the extra request header, its extraction and verification.
 #
-#   bash benches/http.sh            # DURATION=10s THREADS=2 CONNECTIONS=32 PORT=18080
+# The server runs pinned to core 0 and wrk to core 1 (`taskset`), so that the server's
+# requests/s is the inverse of its time per request: added server time per request =
+# 1e6/keyed - 1e6/open µs. Each server runs RUNS rounds of open then keyed (alternating, so
+# that drift in the machine's load hits both alike); the summary takes the median of each.
+# Every run also reports the server's CPU share, which must be ~100 % for the req/s figures
+# to mean server time (else wrk, or something else, was the bottleneck), and the server's
+# CPU time per request (its threads' run time from /proc/<pid>/task/*/schedstat over the
+# run, divided by the requests): keyed - open is what a key costs the server even on a
+# busy machine.
+#
+# Target: added time <= 1 µs per request and keyed/open >= 0.90. Exits non-zero only when
+# something fails to run, not on a missed target.
+#
+#   bash benches/http.sh     # RUNS=5 DURATION=10s THREADS=1 CONNECTIONS=32 PORT=18080
+#   LIMITS=1 bash benches/http.sh   # also: a rate-limited and a metered key against the plain
+#   SERVERS="axum-server warp-server" bash benches/http.sh
+#   SERVER_CPU=0 CLIENT_CPU=1 (the cores); PIN=0 runs unpinned.
+#   BIN_DIR=/tmp/old bash benches/http.sh   # servers built elsewhere (a before/after pair)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RUNS=${RUNS:-5}
 DURATION=${DURATION:-10s}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-32}
 PORT=${PORT:-18080}
+LIMITS=${LIMITS:-0}
+PIN=${PIN:-1}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+SERVERS=${SERVERS:-axum-server actix-server warp-server}
+BIN_DIR=${BIN_DIR:-}
 STORE=${APIKEYS_BENCH_STORE:-$ROOT/target/bench-data/million.redb}
 WORK=$(mktemp -d)
 SERVER_PID=
@@ -32,9 +55,23 @@ if ! command -v wrk >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
+if [ "$PIN" = 1 ] && ! command -v taskset >/dev/null; then
+    echo "taskset not found (util-linux): running unpinned" >&2
+    PIN=0
+fi
+# Command prefixes (arrays, not functions: the server's pid must be the server's own).
+ON_SERVER_CORE=()
+ON_CLIENT_CORE=()
+if [ "$PIN" = 1 ]; then
+    ON_SERVER_CORE=(taskset -c "$SERVER_CPU")
+    ON_CLIENT_CORE=(taskset -c "$CLIENT_CPU")
+fi
 
 cd "$ROOT"
-cargo build --release -q -p apikeys-examples --bins
+if [ -z "$BIN_DIR" ]; then
+    cargo build --release -q -p apikeys-examples --bin axum-server --bin actix-server --bin warp-server
+    BIN_DIR=$ROOT/target/release
+fi
 cargo build --release -q -p apikeys-benches --bin million-keys
 KEYS_OUT=$(APIKEYS_BENCH_STORE="$STORE" ./target/release/million-keys)
 KEY=$(echo "$KEYS_OUT" | sed -n 's/^key: //p')
@@ -42,25 +79,36 @@ RATED=$(echo "$KEYS_OUT" | sed -n 's/^rated key: //p')
 METERED=$(echo "$KEYS_OUT" | sed -n 's/^metered key: //p')
 [ -n "$KEY" ] && [ -n "$RATED" ] && [ -n "$METERED" ] || { echo "no keys from million-keys" >&2; exit 1; }
 
-# Requests/s that wrk reports for one route.
-rps() {
-    local out
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$@")
+# The server's CPU time so far, in ns: the sum over its threads (scheduler statistics).
+cpu_ns() { cat /proc/"$SERVER_PID"/task/*/schedstat | awk '{s += $1} END {printf "%.0f\n", s}'; }
+
+# One wrk run: prints "requests/s server-cpu-% server-cpu-µs-per-request".
+measure() {
+    local out before after
+    before=$(cpu_ns)
+    out=$("${ON_CLIENT_CORE[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$@")
+    after=$(cpu_ns)
     echo "$out" >>"$WORK/wrk.log"
     if echo "$out" | grep -Eq 'Non-2xx or 3xx responses|Socket errors'; then
         echo "$out" >&2
         echo "wrk saw errors" >&2
         return 1
     fi
-    echo "$out" | awk '/^Requests\/sec:/ {print $2}'
+    echo "$out" | awk -v b="$before" -v a="$after" '
+        / requests in / {n = $1; t = $4; sub(/s,$/, "", t)}
+        /^Requests\/sec:/ {r = $2}
+        END {printf "%s %.0f %.3f\n", r, (a - b) / 1e7 / t, (a - b) / 1e3 / n}'
 }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), wrk -t$THREADS -c$CONNECTIONS -d$DURATION, store of 1,000,000 keys"
-printf '%-14s %12s %12s %8s %12s %12s\n' server 'public req/s' 'ping req/s' ratio 'rated/ping' 'metered/ping'
-for server in axum-server actix-server warp-server; do
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load: $(uptime | sed 's/.*load average: //')"
+if [ "$PIN" = 1 ]; then pinning="server on core $SERVER_CPU, wrk on core $CLIENT_CPU"; else pinning="unpinned"; fi
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $RUNS runs, $pinning, store of 1,000,000 keys"
+SUMMARY=$WORK/summary
+for server in $SERVERS; do
     addr=127.0.0.1:$PORT
-    "./target/release/$server" --store "$STORE" --addr "$addr" >"$WORK/$server.log" 2>&1 &
+    "${ON_SERVER_CORE[@]}" "$BIN_DIR/$server" --store "$STORE" --addr "$addr" >"$WORK/$server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 300); do
         grep -q 'listening on' "$WORK/$server.log" && break
@@ -69,22 +117,54 @@ for server in axum-server actix-server warp-server; do
     done
     grep -q 'listening on' "$WORK/$server.log" || { echo "$server did not start" >&2; exit 1; }
     if command -v curl >/dev/null; then
-        curl -fsS -o /dev/null -H "Authorization: Api-Key $KEY" "http://$addr/ping"
+        open_body=$(curl -fsS "http://$addr/public")
+        keyed_body=$(curl -fsS -H "Authorization: Api-Key $KEY" "http://$addr/private")
+        [ "$open_body" = "$keyed_body" ] || { echo "$server: /public and /private differ" >&2; exit 1; }
     fi
     # Warm-up: connections, the record cache, the allocator.
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "http://$addr/public" >/dev/null
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "Authorization: Api-Key $KEY" "http://$addr/ping" >/dev/null
-    public=$(rps "http://$addr/public")
-    ping=$(rps -H "Authorization: Api-Key $KEY" "http://$addr/ping")
-    ratio=$(awk -v p="$ping" -v o="$public" 'BEGIN {printf "%.2f", p / o}')
-    # The same route with a rate-limited key and with a metered one (limits too high to refuse).
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "Authorization: Api-Key $METERED" "http://$addr/ping" >/dev/null
-    rated=$(rps -H "Authorization: Api-Key $RATED" "http://$addr/ping")
-    metered=$(rps -H "Authorization: Api-Key $METERED" "http://$addr/ping")
-    rated_ratio=$(awk -v r="$rated" -v p="$ping" 'BEGIN {printf "%.2f", r / p}')
-    metered_ratio=$(awk -v m="$metered" -v p="$ping" 'BEGIN {printf "%.2f", m / p}')
-    printf '%-14s %12s %12s %8s %12s %12s\n' "$server" "$public" "$ping" "$ratio" "$rated_ratio" "$metered_ratio"
+    "${ON_CLIENT_CORE[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "http://$addr/public" >/dev/null
+    "${ON_CLIENT_CORE[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "Authorization: Api-Key $KEY" "http://$addr/private" >/dev/null
+    opens=
+    keyeds=
+    open_cpus=
+    keyed_cpus=
+    for run in $(seq "$RUNS"); do
+        measure "http://$addr/public" >"$WORK/m"
+        read -r open open_share open_cpu <"$WORK/m"
+        measure -H "Authorization: Api-Key $KEY" "http://$addr/private" >"$WORK/m"
+        read -r keyed keyed_share keyed_cpu <"$WORK/m"
+        opens="$opens $open"
+        keyeds="$keyeds $keyed"
+        open_cpus="$open_cpus $open_cpu"
+        keyed_cpus="$keyed_cpus $keyed_cpu"
+        awk -v s="$server" -v n="$run" -v o="$open" -v os="$open_share" -v oc="$open_cpu" \
+            -v k="$keyed" -v ks="$keyed_share" -v kc="$keyed_cpu" \
+            'BEGIN {printf "  %-13s run %2d: open %7.0f req/s (cpu %3d %%, %6.3f µs/req)  keyed %7.0f req/s (cpu %3d %%, %6.3f µs/req)  %+6.2f µs  ratio %.3f  cpu %+6.3f µs\n", s, n, o, os, oc, k, ks, kc, 1e6 / k - 1e6 / o, k / o, kc - oc}'
+    done
+    open=$(echo "$opens" | median)
+    keyed=$(echo "$keyeds" | median)
+    open_cpu=$(echo "$open_cpus" | median)
+    keyed_cpu=$(echo "$keyed_cpus" | median)
+    extra=
+    if [ "$LIMITS" = 1 ]; then
+        # The same route with a rate-limited key and with a metered one (limits too high to
+        # refuse), against the plain key.
+        "${ON_CLIENT_CORE[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "Authorization: Api-Key $METERED" "http://$addr/private" >/dev/null
+        measure -H "Authorization: Api-Key $RATED" "http://$addr/private" >"$WORK/m"
+        read -r rated _ <"$WORK/m"
+        measure -H "Authorization: Api-Key $METERED" "http://$addr/private" >"$WORK/m"
+        read -r metered _ <"$WORK/m"
+        extra=$(awk -v r="$rated" -v m="$metered" -v k="$keyed" 'BEGIN {printf "  rated/keyed %.2f  metered/keyed %.2f", r / k, m / k}')
+    fi
+    awk -v s="$server" -v o="$open" -v k="$keyed" -v oc="$open_cpu" -v kc="$keyed_cpu" -v e="$extra" \
+        'BEGIN {printf "%-14s %12.0f %12.0f %10.2f %8.3f %13.3f %13.3f %10.3f %8.3f%s\n", s, o, k, 1e6 / k - 1e6 / o, k / o, oc, kc, kc - oc, oc / kc, e}' >>"$SUMMARY"
     kill "$SERVER_PID"
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
 done
+echo "medians:"
+printf '%-14s %12s %12s %10s %8s %13s %13s %10s %8s\n' server 'open req/s' 'keyed req/s' 'added µs' ratio \
+    'open cpu µs' 'keyed cpu µs' 'added cpu' 'cpu ratio'
+echo "(req/s columns: medians of the runs, added = 1e6/keyed - 1e6/open; cpu columns: the"
+echo " server's CPU time per request, medians, added = keyed - open, ratio = open/keyed)"
+cat "$SUMMARY"

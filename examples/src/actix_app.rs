@@ -12,8 +12,9 @@ apikeys_actix::scopes!(
     pub HeroesRead = [HEROES_SCOPE]
 );
 
-/// `GET /public`, `GET /ping` (a key) and `GET /heroes` (a key with `heroes:read`), the
-/// admin at `/admin`, and `GET /metrics` (no key), for `App::configure`.
+/// `GET /public`, `GET /private` (a key; the same body as `/public`), `GET /ping` (a key),
+/// `GET /heroes` (a key with `heroes:read`), the admin at `/admin`, and `GET /metrics` (no
+/// key), for `App::configure`.
 pub fn configure(keys: ApiKeys) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config| {
         config
@@ -26,6 +27,10 @@ pub fn configure(keys: ApiKeys) -> impl FnOnce(&mut web::ServiceConfig) {
                 web::get().to(|| async { HttpResponse::Ok().json(public_body()) }),
             )
             .route("/metrics", web::get().to(metrics))
+            .route(
+                "/private",
+                web::get().to(|_: Verified| async { HttpResponse::Ok().json(public_body()) }),
+            )
             .route("/ping", web::get().to(ping))
             .route("/heroes", web::get().to(heroes));
     }

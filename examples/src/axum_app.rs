@@ -16,13 +16,15 @@ apikeys_axum::scopes!(
     pub HeroesRead = [HEROES_SCOPE]
 );
 
-/// `GET /public`, `GET /ping` (a key) and `GET /heroes` (a key with `heroes:read`), the
-/// admin at `/admin`, and `GET /metrics` (no key).
+/// `GET /public`, `GET /private` (a key; the same body as `/public`), `GET /ping` (a key),
+/// `GET /heroes` (a key with `heroes:read`), the admin at `/admin`, and `GET /metrics` (no
+/// key).
 pub fn router(keys: ApiKeys) -> Router {
     Router::new()
         .nest_service("/admin", apikeys_admin::Admin::new(keys.clone()))
         .route("/public", get(|| async { Json(public_body()) }))
         .route("/metrics", get(metrics))
+        .route("/private", get(|_: Verified| async { Json(public_body()) }))
         .route("/ping", get(ping))
         .route("/heroes", get(heroes))
         .with_state(keys)

@@ -79,6 +79,12 @@ fn check_default_configuration(binary: &str) {
     assert_eq!(missing.header("www-authenticate"), Some("Api-Key"));
     assert_eq!(missing.json()["error"], "unauthorized");
 
+    // The benchmark's pair: the same bytes, with and without a key.
+    assert_eq!(server.get("/private", &[]).status, 401, "{binary}");
+    let private = server.get("/private", &[("Authorization", &api_key(&plain))]);
+    assert_eq!(private.status, 200, "{binary}: {private:?}");
+    assert_eq!(private.body, public.body, "{binary}");
+
     let ping = server.get("/ping", &[("Authorization", &api_key(&plain))]);
     assert_eq!(ping.status, 200, "{binary}: {ping:?}");
     let body = ping.json();

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use apikeys::{ApiKeys, Denial, NoScopes, Presence, Scopes, VerifiedKey, VerifyError};
+use apikeys::{
+    ApiKeys, Denial, KeySourceKind, NoScopes, Presence, Scopes, VerifiedKey, VerifyError,
+};
 use warp::http::{HeaderMap, Method};
 use warp::path::FullPath;
 use warp::{Filter, Rejection};
@@ -122,7 +124,7 @@ fn authenticate<T: Send + 'static>(
     presence: Presence,
     finish: fn(Option<VerifiedKey>) -> Result<T, Denial>,
 ) -> impl Filter<Extract = (T,), Error = Rejection> + Clone + Send + Sync + 'static {
-    request_parts().and_then(
+    request_parts(&keys).and_then(
         move |earlier: Option<VerifiedKey>,
               method: Method,
               path: FullPath,
@@ -158,8 +160,14 @@ fn authenticate<T: Send + 'static>(
 }
 
 /// A key verified earlier, the method and path (for the denial hook), the headers and the
-/// raw query string (`None` when the URI has none).
-fn request_parts() -> impl Filter<
+/// raw query string (`None` when the URI has none, or when no key source reads the query).
+///
+/// The headers are a copy: warp's filters offer no borrowed access to the request, and its
+/// per-name header filters yield only the first value, which would lose the refusal of a
+/// key header sent twice.
+fn request_parts(
+    keys: &ApiKeys,
+) -> impl Filter<
     Extract = (
         Option<VerifiedKey>,
         Method,
@@ -168,9 +176,26 @@ fn request_parts() -> impl Filter<
         Option<String>,
     ),
     Error = std::convert::Infallible,
-> + Copy {
-    let query = warp::query::raw()
-        .map(Some)
+> + Clone
++ use<> {
+    let reads_query = keys
+        .extractor()
+        .sources()
+        .iter()
+        .any(|source| matches!(source.kind(), KeySourceKind::Query { .. }));
+    // `warp::query::raw()` refuses a URI without a query with a boxed rejection, and copies
+    // the query when there is one: per request, for nothing, unless a source reads it. The
+    // plain `reject()` that hands over to it is not boxed.
+    let no_query = warp::any().and_then(move || {
+        std::future::ready(if reads_query {
+            Err(warp::reject())
+        } else {
+            Ok(None)
+        })
+    });
+    let query = no_query
+        .or(warp::query::raw().map(Some))
+        .unify()
         .or(warp::any().map(|| None))
         .unify();
     warp::ext::optional::<VerifiedKey>()
