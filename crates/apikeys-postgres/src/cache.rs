@@ -15,10 +15,8 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use apikeys::ApiKey;
+use apikeys::{ApiKey, CacheMetrics};
 use lru::LruCache;
-
-use crate::telemetry::CacheMetrics;
 
 /// How a [`PostgresStore`](crate::PostgresStore) caches records (see the crate's README,
 /// "The record cache").
@@ -156,7 +154,7 @@ impl Cache {
             bypasses: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
             listener_pid: AtomicI32::new(0),
-            metrics: CacheMetrics::new(),
+            metrics: CacheMetrics::new("postgres"),
         })
     }
 

@@ -12,7 +12,6 @@ mod listener;
 mod migrate;
 mod row;
 mod store;
-mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod trigger;

@@ -12,7 +12,6 @@ mod shared;
 mod spending;
 mod store;
 mod tables;
-mod telemetry;
 mod writes;
 
 pub use crate::error::{OpenError, TooNew};

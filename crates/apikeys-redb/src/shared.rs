@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use apikeys::CacheMetrics;
 use redb::Database;
 
 use crate::cache::Cache;
 use crate::spending::{Spending, flush};
-use crate::telemetry::CacheMetrics;
 
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -76,7 +76,7 @@ pub(crate) fn shared_for(
     let shared = Arc::new(Shared {
         db,
         cache: Cache::new(cache_capacity),
-        metrics: CacheMetrics::new(),
+        metrics: CacheMetrics::new("redb"),
         write_lock: Mutex::new(()),
         spending: Spending::default(),
     });

@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod audit;
+mod cache_metrics;
 mod challenge;
 mod denied;
 mod error;
@@ -30,6 +31,7 @@ mod verify;
 pub mod testing;
 
 pub use crate::audit::{AuditAction, AuditEvent, AuditSink};
+pub use crate::cache_metrics::CacheMetrics;
 pub use crate::denied::DeniedRequest;
 pub use crate::error::{Error, TaskError};
 pub use crate::extract::{Ambiguous, HeaderLookup, KeyExtractor, KeySource, KeySourceKind};
