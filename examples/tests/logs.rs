@@ -6,9 +6,9 @@ mod common;
 
 use std::path::Path;
 
-use apikeys::{ApiKeys, KeyFormat, ListQuery, NewKey};
+use apikeys::{ApiKeys, KeyFormat, ListQuery};
 use apikeys_redb::RedbStore;
-use common::Server;
+use common::{Server, api_key, create_keys};
 use serde_json::Value;
 
 const SERVERS: [&str; 3] = [
@@ -16,10 +16,6 @@ const SERVERS: [&str; 3] = [
     env!("CARGO_BIN_EXE_actix-server"),
     env!("CARGO_BIN_EXE_warp-server"),
 ];
-
-fn api_key(key: &str) -> String {
-    format!("Api-Key {key}")
-}
 
 /// The key's prefix, as the log names it; `None` for a string that is not a key.
 fn prefix_of(key: &str) -> Option<String> {
@@ -79,6 +75,12 @@ impl Run {
         response.json()
     }
 
+    /// An admin action on `key` (`disable`, `revoke`, …).
+    fn act(&self, key: &str, action: &str) {
+        let prefix = prefix_of(key).expect("a key");
+        self.admin(&format!("/keys/{prefix}/{action}"), "{}", 200);
+    }
+
     /// A key made through the admin from `body`: its full key.
     fn make(&mut self, body: &str) -> String {
         let made = self.admin("/keys", body, 201);
@@ -86,26 +88,6 @@ impl Run {
         self.secrets.push(key.clone());
         key
     }
-}
-
-/// Makes a plain key and a `heroes:read` key in the redb file at `path`, before the
-/// server opens it (one process at a time).
-fn create_keys(path: &Path) -> (String, String) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let keys = ApiKeys::new(RedbStore::open(path).expect("open store"));
-        let plain = keys.create(NewKey::named("plain")).await.expect("create");
-        let hero = keys
-            .create(NewKey::named("hero").scope(apikeys_examples::HEROES_SCOPE))
-            .await
-            .expect("create");
-        (
-            plain.key.expose_secret().to_owned(),
-            hero.key.expose_secret().to_owned(),
-        )
-    })
 }
 
 /// Every stored hash in the redb file at `path`, once the server has closed it.
@@ -172,18 +154,10 @@ fn run_every_outcome(binary: &str, dir: &Path) -> Logged {
 
     // Keys the admin makes, each then refused for its own reason.
     let disabled = run.make(r#"{"name":"to disable"}"#);
-    run.admin(
-        &format!("/keys/{}/disable", prefix_of(&disabled).expect("key")),
-        "{}",
-        200,
-    );
+    run.act(&disabled, "disable");
     run.refused("/ping", Some(&disabled), 401, "disabled");
     let revoked = run.make(r#"{"name":"to revoke"}"#);
-    run.admin(
-        &format!("/keys/{}/revoke", prefix_of(&revoked).expect("key")),
-        "{}",
-        200,
-    );
+    run.act(&revoked, "revoke");
     run.refused("/ping", Some(&revoked), 401, "revoked");
     let rated = run.make(r#"{"name":"rated","rate_limit":"1/m"}"#);
     run.get("/ping", Some(&rated), 200);
@@ -221,17 +195,23 @@ struct Logged {
 }
 
 impl Logged {
-    /// The `fields` of every event with this message; panics on a line that is not JSON.
+    /// The `fields` of every event with this message.
     fn events(&self, message: &str) -> Vec<Value> {
-        self.text
-            .lines()
-            .map(|line| {
-                serde_json::from_str::<Value>(line).unwrap_or_else(|_| panic!("not JSON: {line}"))
-            })
-            .filter(|event| event["fields"]["message"] == message)
+        events(&self.text, message)
+            .into_iter()
             .map(|event| event["fields"].clone())
             .collect()
     }
+}
+
+/// Every event of a JSON log with this message; panics on a line that is not JSON.
+fn events(text: &str, message: &str) -> Vec<Value> {
+    text.lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap_or_else(|_| panic!("not JSON: {line}"))
+        })
+        .filter(|event| event["fields"]["message"] == message)
+        .collect()
 }
 
 fn check(binary: &str, logged: &Logged) {
@@ -344,13 +324,8 @@ fn servers_log_a_store_failure() {
         drop(server);
 
         let text = std::fs::read_to_string(&log).expect("read log");
-        let events: Vec<serde_json::Value> = text
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("JSON line"))
-            .collect();
-        let failed = events.iter().find(|event| {
-            event["fields"]["message"] == "API key verification failed" && event["level"] == "ERROR"
-        });
+        let failed = events(&text, "API key verification failed");
+        let failed = failed.iter().find(|event| event["level"] == "ERROR");
         let failed = failed.unwrap_or_else(|| panic!("{binary}: no store failure line: {text}"));
         assert_eq!(failed["fields"]["prefix"], "Zz9Zz9Zz", "{binary}: {failed}");
         assert!(
@@ -360,9 +335,8 @@ fn servers_log_a_store_failure() {
             "{binary}: the cause is missing: {failed}"
         );
         assert!(
-            events.iter().any(|event| {
-                event["fields"]["message"] == "request refused"
-                    && event["fields"]["status"] == 503
+            events(&text, "request refused").iter().any(|event| {
+                event["fields"]["status"] == 503
                     && event["fields"]["reason"] == "store_error"
                     && event["fields"]["path"] == "/ping"
             }),
@@ -390,19 +364,11 @@ fn quickstart_logs_its_start_and_refusals() {
     assert_eq!(server.get("/heroes", &[]).status, 401);
     drop(server);
     let text = std::fs::read_to_string(&log).expect("read log");
-    let events: Vec<serde_json::Value> = text
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("JSON line"))
-        .collect();
-    let message = |event: &&serde_json::Value| event["fields"]["message"].clone();
+    assert!(!events(&text, "server started").is_empty(), "{text}");
     assert!(
-        events.iter().any(|e| message(&e) == "server started"),
-        "{text}"
-    );
-    assert!(
-        events.iter().any(|e| message(&e) == "request refused"
-            && e["fields"]["reason"] == "missing"
-            && e["fields"]["path"] == "/heroes"),
+        events(&text, "request refused")
+            .iter()
+            .any(|e| e["fields"]["reason"] == "missing" && e["fields"]["path"] == "/heroes"),
         "{text}"
     );
     let (_, secret) = key.rsplit_once('.').expect("prefix.secret");

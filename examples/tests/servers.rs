@@ -10,7 +10,7 @@ use std::process::Command;
 use apikeys::{ApiKeys, NewKey};
 use apikeys_examples::HEROES_SCOPE;
 use apikeys_redb::RedbStore;
-use common::Server;
+use common::{Server, api_key, create_keys};
 
 const SERVERS: [&str; 3] = [
     env!("CARGO_BIN_EXE_axum-server"),
@@ -25,30 +25,6 @@ const ALL_SERVERS: [&str; 4] = [
     SERVERS[2],
     env!("CARGO_BIN_EXE_grpc-server"),
 ];
-
-/// Creates a plain key and a `heroes:read` key in the redb file at `path` (before any
-/// server opens it: a redb file is open in one process at a time).
-fn create_keys(path: &Path) -> (String, String) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let keys = ApiKeys::new(RedbStore::open(path).expect("open store"));
-        let plain = keys.create(NewKey::named("plain")).await.expect("create");
-        let hero = keys
-            .create(NewKey::named("hero").scope(HEROES_SCOPE))
-            .await
-            .expect("create");
-        (
-            plain.key.expose_secret().to_owned(),
-            hero.key.expose_secret().to_owned(),
-        )
-    })
-}
-
-fn api_key(key: &str) -> String {
-    format!("Api-Key {key}")
-}
 
 fn check_default_configuration(binary: &str) {
     let dir = tempfile::tempdir().expect("temp dir");

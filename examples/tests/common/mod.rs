@@ -204,3 +204,31 @@ fn dechunk(mut rest: &str) -> String {
     }
     body
 }
+
+/// Creates a plain key and a `heroes:read` key in the redb file at `path` (before any
+/// server opens it: a redb file is open in one process at a time).
+pub(crate) fn create_keys(path: &Path) -> (String, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let keys = apikeys::ApiKeys::new(apikeys_redb::RedbStore::open(path).expect("open store"));
+        let plain = keys
+            .create(apikeys::NewKey::named("plain"))
+            .await
+            .expect("create");
+        let hero = keys
+            .create(apikeys::NewKey::named("hero").scope(apikeys_examples::HEROES_SCOPE))
+            .await
+            .expect("create");
+        (
+            plain.key.expose_secret().to_owned(),
+            hero.key.expose_secret().to_owned(),
+        )
+    })
+}
+
+/// The default `Authorization` value for `key`.
+pub(crate) fn api_key(key: &str) -> String {
+    format!("Api-Key {key}")
+}
