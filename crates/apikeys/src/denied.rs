@@ -93,9 +93,7 @@ impl ApiKeys {
         denied.log();
         denied
     }
-}
 
-impl ApiKeys {
     /// The prefix (public id) of the key a request presents, when it presents one in the
     /// configured format: what a refusal's log line names, since the secret never is.
     pub fn presented_prefix<H>(&self, headers: &H, query: Option<&str>) -> Option<String>
