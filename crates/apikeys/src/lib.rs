@@ -15,6 +15,7 @@ mod last_used;
 mod lifecycle;
 mod limits;
 mod manager;
+mod matched;
 mod memory;
 mod plaintext;
 mod policy;

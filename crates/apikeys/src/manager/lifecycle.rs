@@ -62,7 +62,7 @@ impl ApiKeys {
                 at,
                 ..self.event(prefix, action)
             };
-            match self.inner.store.roll(&roll, &event).await {
+            match self.inner.store().roll(&roll, &event).await {
                 Ok(Rolled { old, successor }) => {
                     self.announce(&event).await;
                     return Ok(RolledKey {
@@ -144,7 +144,8 @@ impl ApiKeys {
     /// there was none. Prefer revoking: the history stays, but the record goes.
     pub async fn delete(&self, prefix: &str) -> Result<(), Error> {
         let event = self.event(prefix, AuditAction::Deleted);
-        if self.inner.store.delete(prefix, &event).await? {
+        if self.inner.store().delete(prefix, &event).await? {
+            self.forget_match(prefix);
             self.announce(&event).await;
             Ok(())
         } else {
@@ -158,7 +159,7 @@ impl ApiKeys {
     /// the key was deleted). [`Error::Store`] with [`StoreError::Unsupported`] when the
     /// store keeps none.
     pub async fn history(&self, prefix: &str) -> Result<Vec<AuditEvent>, Error> {
-        Ok(self.inner.store.history(prefix).await?)
+        Ok(self.inner.store().history(prefix).await?)
     }
 
     /// An event by this handle's actor, now.
@@ -173,11 +174,21 @@ impl ApiKeys {
         change: &Change,
         event: AuditEvent,
     ) -> Result<Modified, Error> {
-        let modified = self.inner.store.modify(prefix, change, &event).await?;
+        let modified = self.inner.store().modify(prefix, change, &event).await?;
         if !matches!(modified, Modified::Unchanged(_)) {
+            self.forget_match(prefix);
             self.announce(&event).await;
         }
         Ok(modified)
+    }
+
+    /// A changed or deleted key is checked in full next time. (A change made elsewhere
+    /// shows in the stored hash, which the match cache compares too; this keeps no tag of
+    /// a key that is gone.)
+    fn forget_match(&self, prefix: &str) {
+        if let Some(matched) = &self.inner.matched {
+            matched.forget(prefix);
+        }
     }
 
     /// One tracing line per written event, and the application's sink.

@@ -192,7 +192,7 @@ impl ApiKeys {
                     .map_err(VerifyError::Limiter)?,
                 None => {
                     self.inner
-                        .store
+                        .store()
                         .spend(prefix, route.cost, OffsetDateTime::now_utc())
                         .await?
                 }

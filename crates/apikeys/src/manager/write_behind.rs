@@ -36,7 +36,7 @@ impl Inner {
         if batch.is_empty() {
             return Ok(());
         }
-        match self.store.touch(&batch).await {
+        match self.store().touch(&batch).await {
             Ok(()) => {
                 tracing::debug!(keys = batch.len(), "API key last-used times written");
                 Ok(())
