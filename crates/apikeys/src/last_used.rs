@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use time::OffsetDateTime;
 
@@ -21,7 +21,9 @@ pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub(crate) struct Uses {
     pub(crate) interval: Duration,
-    pending: Mutex<HashMap<String, OffsetDateTime>>,
+    /// Kept as the clock gives it: the conversion to `OffsetDateTime` (~25 ns) is made
+    /// once per key and flush, not on every grant.
+    pending: Mutex<HashMap<String, SystemTime>>,
     /// Whether the interval task was started (on the first use, inside a runtime).
     started: AtomicBool,
 }
@@ -36,7 +38,7 @@ impl Uses {
     }
 
     /// Remembers a use of `prefix` at `at`; whether the interval task must be started.
-    pub(crate) fn note(&self, prefix: &str, at: OffsetDateTime) -> bool {
+    pub(crate) fn note(&self, prefix: &str, at: SystemTime) -> bool {
         {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(last) = pending.get_mut(prefix) {
@@ -59,7 +61,7 @@ impl Uses {
             std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
         pending
             .into_iter()
-            .map(|(prefix, at)| (prefix, to_stored_precision(at)))
+            .map(|(prefix, at)| (prefix, to_stored_precision(at.into())))
             .collect()
     }
 
@@ -67,6 +69,7 @@ impl Uses {
     pub(crate) fn restore(&self, batch: Vec<(String, OffsetDateTime)>) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         for (prefix, at) in batch {
+            let at = SystemTime::from(at);
             let slot = pending.entry(prefix).or_insert(at);
             *slot = (*slot).max(at);
         }
@@ -81,9 +84,10 @@ mod tests {
     fn keeps_the_latest_use_per_key() {
         let uses = Uses::new(DEFAULT_INTERVAL);
         let t = OffsetDateTime::UNIX_EPOCH;
-        assert!(uses.note("a", t + time::Duration::seconds(2)));
-        assert!(!uses.note("a", t), "the task starts once");
-        uses.note("b", t);
+        let at = |t: OffsetDateTime| SystemTime::from(t);
+        assert!(uses.note("a", at(t + time::Duration::seconds(2))));
+        assert!(!uses.note("a", at(t)), "the task starts once");
+        uses.note("b", at(t));
         let mut batch = uses.take();
         batch.sort();
         assert_eq!(
@@ -94,7 +98,7 @@ mod tests {
             ]
         );
         assert!(uses.take().is_empty());
-        uses.note("a", t + time::Duration::seconds(1));
+        uses.note("a", at(t + time::Duration::seconds(1)));
         uses.restore(batch);
         let mut again = uses.take();
         again.sort();

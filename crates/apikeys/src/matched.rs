@@ -115,8 +115,8 @@ impl MatchedKeys {
     pub(crate) fn recalls(&self, tag: &Tag, record: &Arc<ApiKey>) -> bool {
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         entries.get(&record.prefix).is_some_and(|entry| {
-            let same_hash = Arc::ptr_eq(&entry.record, record)
-                || entry.record.hashed_key == record.hashed_key;
+            let same_hash =
+                Arc::ptr_eq(&entry.record, record) || entry.record.hashed_key == record.hashed_key;
             // Both compared, whatever the first says: no early exit on the tag.
             entry.tag.matches(tag) & same_hash
         })

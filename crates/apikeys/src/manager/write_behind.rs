@@ -2,8 +2,6 @@
 
 use std::sync::{Arc, Weak};
 
-use time::OffsetDateTime;
-
 use super::{ApiKeys, Inner};
 use crate::error::Error;
 
@@ -21,7 +19,7 @@ impl ApiKeys {
         let Some(uses) = &self.inner.uses else {
             return;
         };
-        if uses.note(prefix, OffsetDateTime::now_utc()) {
+        if uses.note(prefix, std::time::SystemTime::now()) {
             spawn_interval_task(&self.inner);
         }
     }
