@@ -6,8 +6,10 @@
 #
 # The server runs pinned to core 0 and wrk to core 1 (`taskset`), so that the server's
 # requests/s is the inverse of its time per request: added server time per request =
-# 1e6/keyed - 1e6/open µs. Each server runs RUNS rounds of open then keyed (alternating, so
-# that drift in the machine's load hits both alike); the summary takes the median of each.
+# 1e6/keyed - 1e6/open µs. Each server runs RUNS pairs of an open and a keyed run, short and
+# in ABBA order (open first, then keyed first, ...), so that drift in the machine's speed
+# hits both alike; the summary takes the median of each route, and the median of each
+# pair's own difference and ratio ("pair" columns: what drift between pairs cannot move).
 # Every run also reports the server's CPU share, which must be ~100 % for the req/s figures
 # to mean server time (else wrk, or something else, was the bottleneck), and the server's
 # CPU time per request (its threads' run time from /proc/<pid>/task/*/schedstat over the
@@ -17,7 +19,7 @@
 # Target: added time <= 1 µs per request and keyed/open >= 0.90. Exits non-zero only when
 # something fails to run, not on a missed target.
 #
-#   bash benches/http.sh     # RUNS=5 DURATION=10s THREADS=1 CONNECTIONS=32 PORT=18080
+#   bash benches/http.sh     # RUNS=11 DURATION=4s THREADS=1 CONNECTIONS=32 PORT=18080
 #   LIMITS=1 bash benches/http.sh   # also: a rate-limited and a metered key against the plain
 #   SERVERS="axum-server warp-server" bash benches/http.sh
 #   SERVER_CPU=0 CLIENT_CPU=1 (the cores); PIN=0 runs unpinned.
@@ -25,8 +27,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=${RUNS:-5}
-DURATION=${DURATION:-10s}
+RUNS=${RUNS:-11}
+DURATION=${DURATION:-4s}
 THREADS=${THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-32}
 PORT=${PORT:-18080}
@@ -128,11 +130,24 @@ for server in $SERVERS; do
     keyeds=
     open_cpus=
     keyed_cpus=
+    pair_addeds=
+    pair_ratios=
     for run in $(seq "$RUNS"); do
-        measure "http://$addr/public" >"$WORK/m"
-        read -r open open_share open_cpu <"$WORK/m"
-        measure -H "Authorization: Api-Key $KEY" "http://$addr/private" >"$WORK/m"
-        read -r keyed keyed_share keyed_cpu <"$WORK/m"
+        # ABBA: every other pair runs keyed first, so that a drift in the machine's speed
+        # during a pair does not always favour the same route.
+        if [ $((run % 2)) = 1 ]; then
+            measure "http://$addr/public" >"$WORK/m"
+            read -r open open_share open_cpu <"$WORK/m"
+            measure -H "Authorization: Api-Key $KEY" "http://$addr/private" >"$WORK/m"
+            read -r keyed keyed_share keyed_cpu <"$WORK/m"
+        else
+            measure -H "Authorization: Api-Key $KEY" "http://$addr/private" >"$WORK/m"
+            read -r keyed keyed_share keyed_cpu <"$WORK/m"
+            measure "http://$addr/public" >"$WORK/m"
+            read -r open open_share open_cpu <"$WORK/m"
+        fi
+        pair_addeds="$pair_addeds $(awk -v o="$open" -v k="$keyed" 'BEGIN {printf "%.4f", 1e6 / k - 1e6 / o}')"
+        pair_ratios="$pair_ratios $(awk -v o="$open" -v k="$keyed" 'BEGIN {printf "%.4f", k / o}')"
         opens="$opens $open"
         keyeds="$keyeds $keyed"
         open_cpus="$open_cpus $open_cpu"
@@ -145,6 +160,8 @@ for server in $SERVERS; do
     keyed=$(echo "$keyeds" | median)
     open_cpu=$(echo "$open_cpus" | median)
     keyed_cpu=$(echo "$keyed_cpus" | median)
+    pair_added=$(echo "$pair_addeds" | median)
+    pair_ratio=$(echo "$pair_ratios" | median)
     extra=
     if [ "$LIMITS" = 1 ]; then
         # The same route with a rate-limited key and with a metered one (limits too high to
@@ -157,14 +174,16 @@ for server in $SERVERS; do
         extra=$(awk -v r="$rated" -v m="$metered" -v k="$keyed" 'BEGIN {printf "  rated/keyed %.2f  metered/keyed %.2f", r / k, m / k}')
     fi
     awk -v s="$server" -v o="$open" -v k="$keyed" -v oc="$open_cpu" -v kc="$keyed_cpu" -v e="$extra" \
-        'BEGIN {printf "%-14s %12.0f %12.0f %10.2f %8.3f %13.3f %13.3f %10.3f %8.3f%s\n", s, o, k, 1e6 / k - 1e6 / o, k / o, oc, kc, kc - oc, oc / kc, e}' >>"$SUMMARY"
+        -v pa="$pair_added" -v pr="$pair_ratio" \
+        'BEGIN {printf "%-14s %12.0f %12.0f %10.2f %8.3f %11.2f %8.3f %13.3f %13.3f %10.3f %8.3f%s\n", s, o, k, 1e6 / k - 1e6 / o, k / o, pa, pr, oc, kc, kc - oc, oc / kc, e}' >>"$SUMMARY"
     kill "$SERVER_PID"
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
 done
 echo "medians:"
-printf '%-14s %12s %12s %10s %8s %13s %13s %10s %8s\n' server 'open req/s' 'keyed req/s' 'added µs' ratio \
-    'open cpu µs' 'keyed cpu µs' 'added cpu' 'cpu ratio'
-echo "(req/s columns: medians of the runs, added = 1e6/keyed - 1e6/open; cpu columns: the"
-echo " server's CPU time per request, medians, added = keyed - open, ratio = open/keyed)"
+printf '%-14s %12s %12s %10s %8s %11s %8s %13s %13s %10s %8s\n' server 'open req/s' 'keyed req/s' 'added µs' ratio \
+    'pair added' 'pair rat' 'open cpu µs' 'keyed cpu µs' 'added cpu' 'cpu ratio'
+echo "(req/s columns: medians of the runs, added = 1e6/keyed - 1e6/open; pair columns: the"
+echo " median over the runs of each pair's own added µs and ratio; cpu columns: the server's"
+echo " CPU time per request, medians, added = keyed - open, ratio = open/keyed)"
 cat "$SUMMARY"

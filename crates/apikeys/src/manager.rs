@@ -11,7 +11,7 @@ use crate::error::{Error, TaskError};
 use crate::extract::{Ambiguous, HeaderLookup, KeyExtractor, KeySource};
 use crate::format::KeyFormat;
 use crate::gate::HashGate;
-use crate::hash::{HashCheck, Hashers};
+use crate::hash::{HashCheck, HashError, Hashers};
 use crate::last_used::{DEFAULT_INTERVAL, Uses};
 use crate::lifecycle::Change;
 use crate::manager::limits::Limits;
@@ -386,7 +386,14 @@ impl ApiKeys {
     ) -> Result<VerifiedKey, VerifyError> {
         let timed = Verification::start();
         let result = match self.check(key, scopes).await {
-            Ok(verified) => self.enforce_limits(verified, route).await,
+            // Boxed, as the other rare branches below: a future holds the state of every
+            // branch it may take, and the common one (no limits, a cheap hash) should not
+            // initialise and move the limiter's, the hashing thread's and the upgrade's
+            // state on every request.
+            Ok(verified) if self.has_limits(&verified, route) => {
+                Box::pin(self.enforce_limits(verified, route)).await
+            }
+            Ok(verified) => Ok(verified),
             Err(error) => Err(error),
         };
         // Last used means last granted: a request refused by its limits does not count.
@@ -513,7 +520,7 @@ impl ApiKeys {
             return Err(Denial::Expired.into());
         }
         if check.needs_upgrade && !self.inner.read_only {
-            self.upgrade_hash(key, &record).await;
+            Box::pin(self.upgrade_hash(key, &record)).await;
         }
         if let Some(policy) = &self.inner.policy
             && !policy.allows(&record).await.map_err(VerifyError::Policy)?
@@ -539,16 +546,7 @@ impl ApiKeys {
         }
         let hashers = &self.inner.hashers;
         let result = if hashers.is_expensive(&record.hashed_key) {
-            // The slot moves into the job: a dropped request must not free it early.
-            let slot = self.inner.gate.enter().await?;
-            let key = Zeroizing::new(key.to_owned());
-            let stored = record.hashed_key.clone();
-            self.off_thread(move |inner| {
-                let result = inner.hashers.check(key.as_bytes(), &stored);
-                drop(slot);
-                result
-            })
-            .await?
+            Box::pin(self.check_expensive(key, record)).await?
         } else {
             hashers.check(key.as_bytes(), &record.hashed_key)
         };
@@ -567,6 +565,25 @@ impl ApiKeys {
             matched.remember(tag, record);
         }
         Ok(check)
+    }
+
+    /// A hash check that takes milliseconds: on the blocking pool, within the gate.
+    async fn check_expensive(
+        &self,
+        key: &str,
+        record: &ApiKey,
+    ) -> Result<Result<HashCheck, HashError>, VerifyError> {
+        // The slot moves into the job: a dropped request must not free it early.
+        let slot = self.inner.gate.enter().await?;
+        let key = Zeroizing::new(key.to_owned());
+        let stored = record.hashed_key.clone();
+        Ok(self
+            .off_thread(move |inner| {
+                let result = inner.hashers.check(key.as_bytes(), &stored);
+                drop(slot);
+                result
+            })
+            .await?)
     }
 
     async fn hash_new(&self, key: &PlaintextKey) -> Result<String, Error> {

@@ -165,6 +165,16 @@ impl ApiKeys {
         }
     }
 
+    /// Whether any limit applies to this key on this route: most keys have none, and then
+    /// [`enforce_limits`](Self::enforce_limits) is not entered at all.
+    pub(crate) fn has_limits(&self, verified: &VerifiedKey, route: &RouteLimits) -> bool {
+        let record = verified.record();
+        route.rate.is_some()
+            || record.rate_limit.is_some()
+            || self.inner.limits.default_rate.is_some()
+            || record.credits.is_some()
+    }
+
     /// Applies the route's and the key's limits to a key that passed every other check.
     pub(crate) async fn enforce_limits(
         &self,
