@@ -151,6 +151,40 @@ fn verify_last_used(c: &mut Criterion) {
     group.finish();
 }
 
+/// What the match cache saves: the same verification (last-used recording off) with the
+/// cache off, so that every request hashes its key, and on (the default), so that repeated
+/// requests skip the hasher; and with Argon2id keys, whose hash the cache spares entirely.
+fn verify_match_cache(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let mut group = c.benchmark_group("verify_match_cache");
+    let builder = || ApiKeys::builder(MemoryStore::new()).without_last_used();
+    let argon2 = || builder().hashers(Hashers::new(Argon2Hasher::default()));
+    for (name, keys) in [
+        ("sha512_off", builder().match_cache(0).build()),
+        ("sha512_on", builder().build()),
+        ("argon2_on", argon2().build()),
+    ] {
+        let key = runtime.block_on(async {
+            keys.create(NewKey::named("bench"))
+                .await
+                .expect("create")
+                .key
+        });
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                keys.verify(black_box(key.expose_secret()))
+                    .await
+                    .expect("valid key")
+            });
+        });
+    }
+    group.finish();
+}
+
 /// Keys in the redb file besides the one verified: fewer than in the `MemoryStore`,
 /// because each creation is a durable write transaction (an fsync).
 const REDB_KEYS: usize = 500;
@@ -230,6 +264,7 @@ fn main() {
     sha512_hash_and_compare(&mut c);
     verify_memory_store(&mut c);
     verify_last_used(&mut c);
+    verify_match_cache(&mut c);
     slow_hashers(&mut c);
     c.final_summary();
 }

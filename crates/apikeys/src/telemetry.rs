@@ -54,6 +54,8 @@ impl Telemetry {
     pub(crate) fn new() -> Self {
         #[cfg(feature = "metrics")]
         {
+            // quanta calibrates its clock on first use: here, not in the first request.
+            let _ = quanta::Instant::now();
             metrics::describe_counter!(
                 "apikeys_verifications_total",
                 metrics::Unit::Count,
@@ -87,7 +89,7 @@ impl Telemetry {
 #[must_use]
 pub(crate) struct Verification {
     #[cfg(feature = "metrics")]
-    start: std::time::Instant,
+    start: quanta::Instant,
 }
 
 impl Verification {
@@ -95,7 +97,7 @@ impl Verification {
     pub(crate) fn start() -> Self {
         Self {
             #[cfg(feature = "metrics")]
-            start: std::time::Instant::now(),
+            start: quanta::Instant::now(),
         }
     }
 

@@ -7,9 +7,10 @@ use crate::audit::AuditAction;
 use crate::hash::{HashError, KeyHasher, Sha512Hasher};
 use crate::memory::MemoryStore;
 
-/// SHA-512, counting its verifications.
+/// SHA-512, counting its verifications; `expensive` sends them to the blocking pool, as
+/// Argon2id's are.
 #[derive(Clone, Default)]
-struct Counting(Arc<AtomicUsize>);
+struct Counting(Arc<AtomicUsize>, bool);
 
 impl KeyHasher for Counting {
     fn algorithm(&self) -> &'static str {
@@ -26,7 +27,7 @@ impl KeyHasher for Counting {
         Sha512Hasher.verify(key, stored)
     }
     fn is_expensive(&self) -> bool {
-        false
+        self.1
     }
 }
 
@@ -41,6 +42,14 @@ fn manager(store: &Arc<MemoryStore>, hasher: &Counting, capacity: usize) -> ApiK
         .hashers(Hashers::new(hasher.clone()))
         .match_cache(capacity)
         .build()
+}
+
+/// The key with its last character changed.
+fn tamper(key: &str) -> String {
+    let mut wrong = key.to_owned();
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == 'a' { 'b' } else { 'a' });
+    wrong
 }
 
 fn denial(result: Result<VerifiedKey, VerifyError>) -> Option<Denial> {
@@ -60,11 +69,8 @@ async fn a_matched_key_skips_the_hasher_and_a_wrong_one_does_not() {
     }
     assert_eq!(hasher.checks(), 1, "hashed once, then remembered");
 
-    let mut wrong = secret.to_owned();
-    let last = wrong.pop().unwrap();
-    wrong.push(if last == 'a' { 'b' } else { 'a' });
     assert_eq!(
-        denial(keys.verify(&wrong).await),
+        denial(keys.verify(&tamper(secret)).await),
         Some(Denial::InvalidSecret)
     );
     assert_eq!(hasher.checks(), 2, "a wrong secret is always hashed");
@@ -77,6 +83,24 @@ async fn a_matched_key_skips_the_hasher_and_a_wrong_one_does_not() {
         assert!(uncached.verify(secret).await.is_ok());
     }
     assert_eq!(off.checks(), 3, "match_cache(0) hashes every time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expensive_hash_is_computed_once_per_key() {
+    let store = Arc::new(MemoryStore::new());
+    let hasher = Counting(Arc::default(), true);
+    let keys = manager(&store, &hasher, 100);
+    let created = keys.create(NewKey::named("slow")).await.unwrap();
+    let secret = created.key.expose_secret();
+    for _ in 0..3 {
+        assert!(keys.verify(secret).await.is_ok());
+    }
+    assert_eq!(hasher.checks(), 1);
+    assert_eq!(
+        denial(keys.verify(&tamper(secret)).await),
+        Some(Denial::InvalidSecret)
+    );
+    assert_eq!(hasher.checks(), 2);
 }
 
 #[tokio::test]
